@@ -1,0 +1,1 @@
+"""Kalshi market-data importers."""
