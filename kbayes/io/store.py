@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import warnings
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -142,10 +143,18 @@ class DuckDBStore:
         return self.query(sql, params)
 
     def query(self, sql: str, params: list | None = None) -> pd.DataFrame:
-        df = self.con.execute(sql, params or []).df()
+        cur = self.con.execute(sql, params or [])
+        date_cols = [d[0] for d in cur.description if str(d[1]) == "DATE"]
+        with warnings.catch_warnings():
+            # duckdb's pandas bridge uses a keyword pandas 3 deprecates; not ours to fix.
+            warnings.filterwarnings("ignore", message="The inplace keyword")
+            df = cur.df()
         for c in df.columns:
             if isinstance(df[c].dtype, pd.DatetimeTZDtype):
                 df[c] = df[c].dt.tz_convert("UTC")
+        for c in date_cols:
+            df[c] = pd.Series([None if pd.isna(v) else v.date() for v in df[c]],
+                              index=df.index, dtype=object)
         return df
 
     def count(self, table: str) -> int:
