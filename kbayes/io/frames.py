@@ -93,7 +93,7 @@ def conform(record_type: type, df: pd.DataFrame) -> pd.DataFrame:
             bad = num.notna() & (num != num.round())
             if bad.any():
                 raise SchemaError(
-                    f"table {table}: column {name} value {s[bad].iloc[0]!r} is not an integer"
+                    f"table {table}: column {name} value {s[bad].iloc[0]} is not an integer"
                 )
             s = num.astype("Int64")
         elif tp is float:

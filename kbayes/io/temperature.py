@@ -29,7 +29,7 @@ def _decimal(temp: float | int | str | Decimal) -> Decimal:
         if not math.isfinite(temp):
             raise ValueError(f"temperature {temp!r} is not a finite number")
         # repr gives the shortest decimal that round-trips: the value as it was written.
-        d = Decimal(repr(temp))
+        d = Decimal(repr(float(temp)))
     else:
         try:
             d = Decimal(str(temp).strip())

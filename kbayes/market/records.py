@@ -259,6 +259,26 @@ class RawMessageRecord:
     payload: str
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class BracketOutcomeRecord:
+    """The winning bracket of an event as a third party reported it (label, not the high).
+
+    For sources that name the winning market (``"79° to 80°"``) but not the official integer
+    high; ``lo_f``/``hi_f`` are the bracket's bounds (``None`` for an open tail).
+    """
+
+    TABLE: ClassVar[str] = "bracket_outcomes"
+    KEY: ClassVar[tuple[str, ...]] = ()
+    event_ticker: str
+    city: str
+    climate_date: dt.date
+    lo_f: int | None
+    hi_f: int | None
+    label: str
+    source: str
+    source_file: str
+
+
 RECORD_TYPES: tuple[type, ...] = (
     MarketRecord,
     EventRecord,
@@ -273,6 +293,7 @@ RECORD_TYPES: tuple[type, ...] = (
     OfficialHighRecord,
     FillRecord,
     RawMessageRecord,
+    BracketOutcomeRecord,
 )
 RECORD_BY_TABLE: dict[str, type] = {r.TABLE: r for r in RECORD_TYPES}
 
