@@ -131,7 +131,8 @@ def main(argv: list[str] | None = None) -> int:
     from kbayes.experiment.config import ConfigError
 
     args = build_parser().parse_args(argv)
-    console = Console(stderr=True)
+    # Wide when piped, so tables in logs and CI are not truncated.
+    console = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
     try:
         return int(args.func(args, console) or 0)
     except ConfigError as exc:
