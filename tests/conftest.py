@@ -17,3 +17,16 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real data not found at {SHARED_DATA} (set KBAYES_SHARED_DATA)")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def real_store(shared_data: Path, tmp_path_factory: pytest.TempPathFactory):
+    """A store with every real file under ``shared_data`` imported once per test session."""
+    from kbayes.io.ingest import run_import
+    from kbayes.io.store import DuckDBStore
+
+    store = DuckDBStore(tmp_path_factory.mktemp("real") / "real.duckdb")
+    report = run_import(shared_data, store)
+    store.import_report = report  # type: ignore[attr-defined]
+    yield store
+    store.close()

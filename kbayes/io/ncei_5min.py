@@ -97,7 +97,7 @@ def _tenths_c(sign: str | None, digits: str | None) -> float | None:
 
 
 def _resolve_utc_group(group: str, expected: dt.datetime) -> dt.datetime:
-    """The full UTC instant of a ``ddhhmmZ`` group: the one of nearby months nearest ``expected``."""
+    """The UTC instant of a ``ddhhmmZ`` group, in the month nearest ``expected``."""
     m = _UTC_GROUP.match(group)
     if m is None:
         raise Dsi6401Error("ddhhmmZ", group, "not a ddhhmmZ UTC group")

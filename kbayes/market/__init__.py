@@ -1,5 +1,15 @@
 """Market data model: brackets, ladders, events, cities, exact prices, typed records."""
 
+from kbayes.market.book import (
+    BookError,
+    Level,
+    OrderBook,
+    SeqResult,
+    SeqStatus,
+    SeqTracker,
+    Side,
+    parse_snapshot,
+)
 from kbayes.market.bracket import (
     Bracket,
     BracketError,
@@ -8,6 +18,19 @@ from kbayes.market.bracket import (
     brackets_from_tickers,
 )
 from kbayes.market.cities import CITIES, City, UnknownCityError, city_of, city_of_ticker
+from kbayes.market.fees import (
+    SERIES_FEE_SCHEDULES,
+    FeeAccumulator,
+    FeeError,
+    FeeSchedule,
+    FeeType,
+    FillFee,
+    fee_rounding_step,
+    fill_fee,
+    fill_fee_cc,
+    quadratic_fee_dollars,
+    schedule_for_series,
+)
 from kbayes.market.ladder import Event, Ladder, LadderError, event_date, event_ticker_of
 from kbayes.market.prices import (
     CC_PER_CENT,
@@ -36,6 +59,10 @@ from kbayes.market.records import (
 )
 
 __all__ = [
+    "SERIES_FEE_SCHEDULES", "BookError", "FeeAccumulator", "FeeError", "FeeSchedule", "FeeType",
+    "FillFee", "Level", "OrderBook", "SeqResult", "SeqStatus", "SeqTracker", "Side",
+    "fee_rounding_step", "fill_fee", "fill_fee_cc", "parse_snapshot", "quadratic_fee_dollars",
+    "schedule_for_series",
     "CC_PER_CENT",
     "CC_PER_DOLLAR",
     "CITIES",

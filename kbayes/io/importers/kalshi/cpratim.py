@@ -32,12 +32,12 @@ import pandas as pd
 from kbayes.io.importers import register
 from kbayes.io.importers.base import ImportContext, Importer
 from kbayes.io.importers.kalshi.ladders import (
+    brackets_from_tickers,
     markets_and_events,
     write_markets_events,
-    write_rows,
 )
 from kbayes.io.importers.kalshi.wire import WireError, city_for, parse_utc_opt, utc_series
-from kbayes.market.bracket import BracketError, brackets_from_tickers
+from kbayes.market.bracket import BracketError
 from kbayes.market.cities import UnknownCityError
 from kbayes.market.ladder import Ladder, LadderError, event_date, event_ticker_of
 from kbayes.market.prices import PriceFormatError, dollars_to_cc, fp_to_centi
@@ -200,8 +200,6 @@ def load_trades_tar(path: Path, ctx: ImportContext) -> None:
                 members.extend([member.name] * len(good))
             if event_days is None or (m.group("series"), day) not in event_days:
                 _collect_tickers(ctx, member.name, day, list(doc), derive)
-    write_rows(ctx, TradeRecord, [])  # placeholder replaced below; keeps write order simple
-    ctx.rows = 0
     ctx.write(TradeRecord, _trade_frame(ctx, trades, keys, members))
     markets, events = _ticker_ladders(ctx, derive)
     write_markets_events(ctx, markets, events)

@@ -10,10 +10,11 @@ Jetpackjules CSV, REST captures). Policy, the same everywhere:
   at ``x``), and the recovery is reported as an issue. A market whose bracket cannot be
   determined (unknown ``strike_type``, label contradicting strikes or ticker) is skipped with an
   issue.
-* **Event**: written only when its markets tile the integers (:class:`~kbayes.market.ladder.Ladder`).
-  A ladder that does not tile is reported (event, markets, why) and gets **no** event row, but
-  its markets with a valid bracket are still written: they are real markets with real trade
-  tapes, and consumers that need a validated ladder join through ``events``.
+* **Event**: written only when its markets tile the integers
+  (:class:`~kbayes.market.ladder.Ladder`). A ladder that does not tile is reported (event,
+  markets, why) and gets **no** event row, but its markets with a valid bracket are still
+  written: they are real markets with real trade tapes, and consumers that need a validated
+  ladder join through ``events``.
 * **Outcome**: ``outcome_ticker`` is the single market with ``result == "yes"`` and
   ``outcome_f`` its ``expiration_value`` (the CLI high) when that lies in the winning bracket.
 """
@@ -23,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
+import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -41,7 +43,6 @@ from kbayes.market.bracket import (
     BracketError,
     bounds_from_subtitle,
     bracket_from_market,
-    ticker_suffix,
 )
 from kbayes.market.cities import UnknownCityError
 from kbayes.market.ladder import Ladder, LadderError, event_date, event_ticker_of
@@ -80,6 +81,24 @@ def _num(value: object) -> float | None:
     return None if math.isnan(out) else out
 
 
+_SUFFIX_RE = re.compile(r"^(?P<kind>[BT])(?P<value>-?\d+(?:\.\d+)?)$")
+
+
+def ticker_suffix(ticker: str) -> tuple[str, float]:
+    """``("B", 43.5)`` or ``("T", -1.0)`` from a market ticker.
+
+    Unlike :func:`kbayes.market.bracket.ticker_suffix`, which splits on the last dash, this
+    takes everything after ``SERIES-YYMMMDD-`` so negative strikes parse (``HIGHCHI-24JAN14-T-1``,
+    ``-B-0.5`` exist in the cpratim tape).
+    """
+    parts = str(ticker).split("-", 2)
+    suffix = parts[2] if len(parts) == 3 else parts[-1]
+    m = _SUFFIX_RE.match(suffix)
+    if not m:
+        raise BracketError(f"{ticker}: ticker suffix {suffix!r} is neither B<x.5> nor T<x>")
+    return m.group("kind"), float(m.group("value"))
+
+
 def _ticker_candidates(ticker: str) -> tuple[str, list[tuple[int | None, int | None]]]:
     kind, value = ticker_suffix(ticker)
     if kind == "B":
@@ -91,6 +110,39 @@ def _ticker_candidates(ticker: str) -> tuple[str, list[tuple[int | None, int | N
         raise BracketError(f"{ticker}: tail suffix T{value} is not a whole degree")
     x = int(value)
     return kind, [(None, x - 1), (x + 1, None)]
+
+
+def brackets_from_tickers(tickers: list[str]) -> list[Bracket]:
+    """Brackets of a ladder known only by its tickers (no strike fields, no labels).
+
+    Same rules as :func:`kbayes.market.bracket.brackets_from_tickers` (``B<x.5>`` is the bin
+    ``x-0.5 .. x+0.5``; a tail ``T<x>`` is the lower one when at or below every bin floor and
+    the upper one when at or above every bin cap), with negative strikes supported.
+
+    Raises:
+        BracketError: a suffix that is not ``B<x.5>``/``T<x>``, or a tail that cannot be placed.
+    """
+    parsed = [(t, *_ticker_candidates(t)) for t in tickers]
+    bins = [
+        Bracket(c[0][0], c[0][1], t, Bracket(*c[0]).describe()) for t, k, c in parsed if k == "B"
+    ]
+    tails = [(t, c[0][1] + 1) for t, k, c in parsed if k == "T"]  # the tail's strike x
+    out = list(bins)
+    lo_all = min((b.lo for b in bins), default=None)
+    hi_all = max((b.hi for b in bins), default=None)
+    xs = [x for _, x in tails]
+    for t, x in tails:
+        if bins and x <= lo_all:
+            lower = True
+        elif bins and x >= hi_all:
+            lower = False
+        elif not bins and len(tails) == 2 and len(set(xs)) == 2:
+            lower = x == min(xs)
+        else:
+            raise BracketError(f"{t}: cannot tell whether tail T{x} is the upper or lower one")
+        b = Bracket(None, x - 1, t) if lower else Bracket(x + 1, None, t)
+        out.append(Bracket(b.lo, b.hi, t, b.describe()))
+    return out
 
 
 def resolve_bracket(market: Mapping[str, Any]) -> tuple[Bracket, str | None]:
@@ -107,17 +159,16 @@ def resolve_bracket(market: Mapping[str, Any]) -> tuple[Bracket, str | None]:
     ticker = str(market.get("ticker") or market.get("market_ticker") or "?")
     raw_label = market.get("yes_sub_title") or market.get("subtitle") or ""
     label = normalize_label(raw_label)
-    strike_type = market.get("strike_type")
-    if strike_type is not None and not (isinstance(strike_type, float) and math.isnan(strike_type)):
-        if str(strike_type).strip() != "":
-            m = {
-                "ticker": ticker,
-                "strike_type": str(strike_type),
-                "floor_strike": _num(market.get("floor_strike")),
-                "cap_strike": _num(market.get("cap_strike")),
-                "yes_sub_title": label,
-            }
-            return bracket_from_market(m), None
+    strike_type = normalize_label(market.get("strike_type"))
+    if strike_type:
+        m = {
+            "ticker": ticker,
+            "strike_type": strike_type,
+            "floor_strike": _num(market.get("floor_strike")),
+            "cap_strike": _num(market.get("cap_strike")),
+            "yes_sub_title": label,
+        }
+        return bracket_from_market(m), None
     parsed = bounds_from_subtitle(label) if label else None
     try:
         kind, candidates = _ticker_candidates(ticker)
@@ -137,8 +188,7 @@ def resolve_bracket(market: Mapping[str, Any]) -> tuple[Bracket, str | None]:
         check = "confirmed by the ticker suffix" if kind != "?" else "ticker suffix unreadable"
         return (
             Bracket(parsed[0], parsed[1], ticker, str(raw_label)),
-            f"strike fields missing; bracket {Bracket(*parsed).describe()!r} read from "
-            f"label {raw_label!r} ({check})",
+            f"market kept: strike fields missing; bracket read from the label ({check})",
         )
     if label:
         raise BracketError(
@@ -149,8 +199,7 @@ def resolve_bracket(market: Mapping[str, Any]) -> tuple[Bracket, str | None]:
         lo, hi = candidates[0]
         return (
             Bracket(lo, hi, ticker, Bracket(lo, hi).describe()),
-            f"strike fields and label missing; bracket {Bracket(lo, hi).describe()!r} from "
-            "the ticker suffix",
+            "market kept: strike fields and label missing; bracket read from the ticker suffix",
         )
     raise BracketError(f"{ticker}: no strike_type and no label; a T<x> tail is ambiguous")
 
@@ -205,7 +254,8 @@ def parse_market(
     city = city_for(ticker, series or market.get("series_ticker"))
     bracket, recovered = resolve_bracket(market)
     if recovered:
-        note("strike_type", market.get("strike_type"), recovered)
+        raw_label = market.get("yes_sub_title") or market.get("subtitle") or ""
+        note("strike_type", f"label {raw_label!r} -> {bracket.describe()}", recovered)
     result = market.get("result")
     result = None if result is None or str(result).strip() == "" else str(result).strip()
     if isinstance(market.get("result"), float) and math.isnan(market["result"]):
@@ -232,8 +282,7 @@ def parse_market(
         "cap_strike": _num(market.get("cap_strike")),
         "lo_f": bracket.lo,
         "hi_f": bracket.hi,
-        "yes_sub_title": str(market.get("yes_sub_title") or market.get("subtitle") or "")
-        or None,
+        "yes_sub_title": str(market.get("yes_sub_title") or market.get("subtitle") or "") or None,
         "open_time": parse_utc_opt(market.get("open_time"), "open_time"),
         "close_time": parse_utc_opt(market.get("close_time"), "close_time"),
         "status": None if status is None or str(status) in ("", "nan") else str(status),
@@ -305,8 +354,8 @@ def build_event(
             )
             value = None
         outcome_f = value
-    elif any(m.row["status"] in ("determined", "finalized") for m in markets):
-        note("result", "", "settled event with no market resolved yes; outcome left empty")
+    elif all(m.row["result"] == "no" for m in markets):
+        note("result", "no", "every market resolved no; outcome left empty")
     return {
         "event_ticker": event_ticker,
         "series": str(series or markets[0].row["series"]),
@@ -332,24 +381,40 @@ def markets_and_events(
     make_events: bool = True,
     series: str | None = None,
     event_close: Mapping[str, dt.datetime | None] | None = None,
+    event_prefix: str = "",
+    report_recovery: bool = True,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Market rows and validated event rows from ``(record_label, market_object)`` pairs.
 
     Every market that cannot be used and every event whose ladder does not tile is reported
     with ``ctx.issue``; see the module docstring for the policy.
+
+    Args:
+        ctx: import context (issues go there).
+        items: ``(record label for issues, market object)`` pairs.
+        source: value of the ``source`` column.
+        make_events: also validate ladders and build event rows.
+        series: series ticker stated by the payload, if any.
+        event_close: explicit close time per event (default: latest market close).
+        event_prefix: prefix of the record label of event issues (e.g. the tar member).
+        report_recovery: report brackets read from label/ticker because the strike fields are
+            missing; off for sources that never carry strike fields (it is their normal path).
     """
     by_event: dict[str, list[ParsedMarket]] = {}
     rows: list[dict[str, Any]] = []
     seen: set[str] = set()
     for label, obj in items:
         record = label
+        if not isinstance(obj, Mapping):
+            ctx.issue(record, "", type(obj).__name__, "market skipped: not a JSON object")
+            continue
+
+        def note(f: str, v: object, msg: str, r: str = record) -> None:
+            if report_recovery or f != "strike_type":
+                ctx.issue(r, f, v, msg)
+
         try:
-            parsed = parse_market(
-                obj,
-                source=source,
-                series=series,
-                note=lambda f, v, msg, r=record: ctx.issue(r, f, v, msg),
-            )
+            parsed = parse_market(obj, source=source, series=series, note=note)
         except WireError as exc:
             ctx.issue(record, exc.field, exc.value, f"market skipped: {exc.reason}")
             continue
@@ -374,20 +439,31 @@ def markets_and_events(
                         source=source,
                         series=series,
                         close_time=(event_close or {}).get(ev),
-                        note=lambda f, v, msg, e=ev: ctx.issue(e, f, v, msg),
+                        note=lambda f, v, msg, e=event_prefix + ev: ctx.issue(e, f, v, msg),
                     )
                 )
             except LadderError as exc:
-                ctx.issue(ev, "ladder", tickers, f"event skipped (markets kept): {exc}")
+                msg = f"event skipped (markets kept): {exc}"
+                ctx.issue(event_prefix + ev, "ladder", tickers, msg)
     return rows, events
 
 
-def frame(record_type: type, rows: list[dict[str, Any]], source_file: str) -> pd.DataFrame:
-    """A frame with exactly ``record_type``'s columns from row dicts (``source_file`` filled)."""
+def frame(
+    record_type: type, rows: list[dict[str, Any]] | pd.DataFrame, source_file: str
+) -> pd.DataFrame:
+    """A frame with exactly ``record_type``'s columns (``source_file`` filled).
+
+    Args:
+        record_type: the record type.
+        rows: row dicts, or a frame holding at least the columns other than ``source_file``.
+        source_file: the file the rows come from.
+    """
     cols = list(columns(record_type))
-    if not rows:
+    if len(rows) == 0:
         return pd.DataFrame({c: pd.Series([], dtype=object) for c in cols})
-    df = pd.DataFrame(rows)
+    df = (
+        rows.reset_index(drop=True).copy() if isinstance(rows, pd.DataFrame) else pd.DataFrame(rows)
+    )
     if "source_file" in cols:
         df["source_file"] = source_file
     return df[cols]

@@ -137,10 +137,8 @@ def price_cc(obj: Mapping[str, Any], name: str, *, required: bool = True) -> int
     raw = obj.get(name)
     if not _missing(raw):
         try:
-            if isinstance(raw, str):
-                legacy = dollars_to_cc(raw, name)
-            else:
-                legacy = cents_to_cc(raw, name)
+            # A string in the bare field is a dollar amount (historical-tier candles).
+            legacy = dollars_to_cc(raw, name) if isinstance(raw, str) else cents_to_cc(raw, name)
         except PriceFormatError as exc:
             raise WireError(name, raw, str(exc)) from exc
     if new is not None and legacy is not None and new != legacy:

@@ -4,5 +4,11 @@ Importing the modules registers their importers. Everything under ``weather/`` i
 except ``weather/kalshi_results/`` (the Kalshi importers own it).
 """
 
-from kbayes.io.importers.weather import ncei_5min  # noqa: F401
-from kbayes.io.importers.weather import daily_truth  # noqa: F401
+# Imported for their side effect of registering importers.
+from kbayes.io.importers.weather import (  # noqa: F401
+    daily_truth,
+    guidance,
+    ncei_5min,
+    nws_text,
+    visualcrossing,
+)

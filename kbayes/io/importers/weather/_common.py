@@ -9,7 +9,6 @@ has none, its printed station name) and ``city`` = the source's own place name (
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 
 import pandas as pd
@@ -70,7 +69,9 @@ def issue_rows(
         ctx.issue(labels[idx], field, values[idx], message)
 
 
-def note_nulls(ctx: ImportContext, df: pd.DataFrame, labels: pd.Series, cols: Sequence[str]) -> None:
+def note_nulls(
+    ctx: ImportContext, df: pd.DataFrame, labels: pd.Series, cols: Sequence[str]
+) -> None:
     """One summary issue per optional column that is empty somewhere (stored as NULL).
 
     Rows with a missing optional value are kept; the note makes the NULLs visible instead of
@@ -121,11 +122,6 @@ def parse_aware_utc(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     has_zone = text.str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True, na=False)
     ts = pd.to_datetime(text.where(has_zone), utc=True, format="ISO8601", errors="coerce")
     return ts, text.notna() & ~has_zone
-
-
-def lst_date(city: City, ts: dt.datetime) -> dt.date:
-    """The climate day (LST date) of an aware instant at ``city``."""
-    return city.climate_day_of(ts)
 
 
 def note_gaps(

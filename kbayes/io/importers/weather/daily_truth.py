@@ -191,7 +191,9 @@ def _ghcnd_cdo(ctx: ImportContext, raw: pd.DataFrame) -> list[pd.DataFrame]:
     base["station"] = base["station"].str.replace(r"^GHCND:", "", regex=True)
     value = _whole_f(raw["nws_settlement_temp"])
     return [
-        _emit(ctx, base, labels, value, "ghcnd_cdo", "nws_settlement_temp", raw["nws_settlement_temp"])
+        _emit(
+            ctx, base, labels, value, "ghcnd_cdo", "nws_settlement_temp", raw["nws_settlement_temp"]
+        )
     ]
 
 
@@ -209,10 +211,8 @@ _KINDS = (
 def load_daily_truth(path: Path, ctx: ImportContext) -> None:
     """Import one daily-truth CSV (kind detected from its header)."""
     raw = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
-    for cols, parse in _KINDS:
-        if cols <= set(raw.columns):
-            break
-    else:
+    parse = next((p for cols, p in _KINDS if cols <= set(raw.columns)), None)
+    if parse is None:
         raise ValueError(f"unknown daily-truth schema: columns {list(raw.columns)}")
     if "tmax_cli_f" not in raw.columns and parse is _cli_settlement:
         raw["tmax_cli_f"] = None

@@ -195,6 +195,7 @@ def load_tidy(path: Path, ctx: ImportContext) -> None:
     extra["dewpoint_c"] = extra["dewpoint_c"].astype("Float64")
     ctx.write(WeatherObsRecord, _obs_frame(extra, SOURCE_TIDY, ctx.source_file))
 
+
 register(
     Importer(
         "weather.ncei_5min",
