@@ -1,3 +1,4 @@
+# ruff: noqa: F722
 """Validation and clipping of the probabilities, scores and labels that calibration maps take.
 
 Every public fit/apply function in :mod:`kbayes.calibration` passes its array arguments through

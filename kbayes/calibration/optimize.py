@@ -1,8 +1,8 @@
 """Float64 L-BFGS minimisation of a weighted-mean calibration loss (optax, jitted loop).
 
 Every parametric map in :mod:`kbayes.calibration` is fitted by :func:`minimize_lbfgs`: the
-objective is ``loss(params, w, *data)``, a weighted mean over rows (plus any penalty), minimised
-by ``optax.lbfgs`` (zoom line search) inside one ``jax.lax.while_loop`` under ``jax.jit``. The
+objective is ``loss(params, w, *data, *consts)``, a weighted mean over rows (plus any penalty),
+minimised by ``optax.lbfgs`` (zoom line search) in one ``jax.lax.while_loop`` under ``jax.jit``. The
 loop stops when the Euclidean norm of the gradient falls below ``tol`` or after ``max_iter``
 steps. All of it runs with 64-bit floats enabled *locally* (``jax.enable_x64``), so the rest of
 the process keeps jax's default float32.
@@ -59,10 +59,11 @@ def _run(
     params0: Any,
     w: jax.Array,
     data: tuple[jax.Array, ...],
+    consts: tuple[jax.Array, ...],
     max_iter: int,
     tol: jax.Array,
 ) -> tuple[Any, jax.Array, jax.Array, jax.Array]:
-    fun = lambda p: loss(p, w, *data)
+    fun = lambda p: loss(p, w, *data, *consts)
     opt = optax.lbfgs()
     value_and_grad = optax.value_and_grad_from_state(fun)
 
@@ -80,7 +81,8 @@ def _run(
         return (count == 0) | ((count < max_iter) & (gnorm >= tol) & finite)
 
     params, state = jax.lax.while_loop(keep_going, step, (params0, opt.init(params0)))
-    value, grad = jax.value_and_grad(fun)(params)
+    # The state holds the objective and gradient at the returned parameters.
+    value, grad = otu.tree_get(state, "value"), otu.tree_get(state, "grad")
     return params, value, otu.tree_get(state, "count"), otu.tree_norm(grad)
 
 
@@ -90,10 +92,11 @@ def minimize_lbfgs(
     weights: np.ndarray,
     data: tuple[np.ndarray, ...],
     *,
+    consts: tuple[float, ...] = (),
     max_iter: int = 2000,
     tol: float = 1e-9,
 ) -> tuple[Any, FitInfo]:
-    """Minimise ``loss(params, w, *data)`` over ``params`` by L-BFGS in float64.
+    """Minimise ``loss(params, w, *data, *consts)`` over ``params`` by L-BFGS in float64.
 
     Args:
         loss: a module-level (hashable) jax function returning a scalar; it must treat ``w`` as
@@ -101,6 +104,7 @@ def minimize_lbfgs(
         params0: initial parameters, any pytree of floats.
         weights: ``(N,)`` non-negative row weights.
         data: arrays with ``N`` rows each, passed after ``w``.
+        consts: scalars passed last (traced, so new values do not recompile), e.g. penalties.
         max_iter: maximum number of L-BFGS steps.
         tol: stop when the gradient's Euclidean norm is below this.
 
@@ -115,7 +119,12 @@ def minimize_lbfgs(
     with jax.enable_x64(True):
         p0 = jax.tree.map(lambda x: jnp.asarray(x, dtype=jnp.float64), params0)
         params, value, count, gnorm = _run(
-            loss, p0, jnp.asarray(w), tuple(jnp.asarray(d) for d in padded), max_iter,
+            loss,
+            p0,
+            jnp.asarray(w),
+            tuple(jnp.asarray(d) for d in padded),
+            tuple(jnp.asarray(c, dtype=jnp.float64) for c in consts),
+            max_iter,
             jnp.asarray(tol, dtype=jnp.float64),
         )
         params = jax.tree.map(lambda x: np.asarray(x, dtype=np.float64), params)

@@ -1,3 +1,4 @@
+# ruff: noqa: F722
 """Platt scaling: a logistic map of the forecast's logit (or of a raw score).
 
 Platt (1999), "Probabilistic outputs for support vector machines and comparisons to regularized
@@ -17,13 +18,13 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-import jax
 import numpy as np
 from jaxtyping import Float
 from scipy.special import expit
 
 from kbayes.calibration.inputs import check_finite, check_labels, check_probs, check_weights, logit
-from kbayes.calibration.optimize import FitInfo, minimize_lbfgs, weighted_mean
+from kbayes.calibration.logistic import fit_logistic
+from kbayes.calibration.optimize import FitInfo
 
 
 class PlattParams(NamedTuple):
@@ -37,12 +38,6 @@ def _features(x: object, from_scores: bool) -> np.ndarray:
     if from_scores:
         return check_finite(x, "scores")
     return logit(check_probs(x, "p"))
-
-
-def _loss(params: tuple[jax.Array, jax.Array], w: jax.Array, z: jax.Array, t: jax.Array) -> jax.Array:
-    a, b = params
-    eta = a * z + b
-    return weighted_mean(w, jax.nn.softplus(eta) - t * eta)
 
 
 def fit_platt(
@@ -79,8 +74,11 @@ def fit_platt(
     if smooth_targets:
         n_pos, n_neg = float(w @ t), float(w @ (1.0 - t))
         t = np.where(t == 1.0, (n_pos + 1.0) / (n_pos + 2.0), 1.0 / (n_neg + 2.0))
-    (a, b), info = minimize_lbfgs(_loss, (1.0, 0.0), w, (z, t), max_iter=max_iter, tol=tol)
-    return PlattParams(float(a), float(b)), info
+    x = np.stack([z, np.zeros_like(z)], axis=1)
+    (coef, b), info = fit_logistic(
+        x, t, w, coef0=(1.0, 0.0), intercept=True, max_iter=max_iter, tol=tol
+    )
+    return PlattParams(float(coef[0]), b), info
 
 
 def apply_platt(

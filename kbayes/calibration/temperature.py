@@ -1,3 +1,4 @@
+# ruff: noqa: F722
 """Temperature scaling, binary and over the bracket vector.
 
 Guo, Pleiss, Sun & Weinberger (2017), "On calibration of modern neural networks":
@@ -31,6 +32,7 @@ from jaxtyping import Float, Int
 from scipy.special import expit, softmax
 
 from kbayes.calibration.inputs import (
+    CalibrationInputError,
     check_labels,
     check_outcomes,
     check_probs,
@@ -39,6 +41,7 @@ from kbayes.calibration.inputs import (
     logit,
     pad_pmfs,
 )
+from kbayes.calibration.logistic import fit_logistic
 from kbayes.calibration.optimize import FitInfo, minimize_lbfgs, weighted_mean
 
 
@@ -50,11 +53,6 @@ class TemperatureParams(NamedTuple):
 
 def _temperature(beta: float) -> float:
     return 1.0 / beta if beta > 0 else float("inf")
-
-
-def _binary_loss(beta: jax.Array, w: jax.Array, z: jax.Array, y: jax.Array) -> jax.Array:
-    eta = beta * z
-    return weighted_mean(w, jax.nn.softplus(eta) - y * eta)
 
 
 def _multiclass_loss(
@@ -88,11 +86,16 @@ def fit_temperature(
     z = logit(check_probs(p, "p"))
     yy = check_labels(y, len(z))
     w = check_weights(sample_weight, len(z))
-    beta, info = minimize_lbfgs(_binary_loss, 1.0, w, (z, yy), max_iter=max_iter, tol=tol)
-    return TemperatureParams(_temperature(float(beta))), info
+    x = np.stack([z, np.zeros_like(z)], axis=1)
+    (coef, _), info = fit_logistic(
+        x, yy, w, coef0=(1.0, 0.0), intercept=False, max_iter=max_iter, tol=tol
+    )
+    return TemperatureParams(_temperature(float(coef[0]))), info
 
 
-def apply_temperature(params: TemperatureParams, p: Float[np.ndarray, " N"]) -> Float[np.ndarray, " N"]:
+def apply_temperature(
+    params: TemperatureParams, p: Float[np.ndarray, " N"]
+) -> Float[np.ndarray, " N"]:
     """Calibrated probabilities ``sigmoid(logit(p) / T)``."""
     return expit(logit(check_probs(p, "p")) / params.temperature)
 
@@ -122,7 +125,9 @@ def fit_temperature_multiclass(
     lengths = mask.sum(axis=1)
     if (y >= lengths).any():
         i = int(np.flatnonzero(y >= lengths)[0])
-        raise ValueError(f"outcome[{i}] = {y[i]} is not a bracket index in 0..{lengths[i] - 1}")
+        raise CalibrationInputError(
+            f"outcome[{i}] = {y[i]} is not a bracket index in 0..{lengths[i] - 1}"
+        )
     w = check_weights(sample_weight, len(P))
     logp = np.where(mask, np.log(clip_probs(P)), 0.0)
     beta, info = minimize_lbfgs(

@@ -1,4 +1,3 @@
-# ruff: noqa: F722
 """The step contract of a filter, and running it over a sequence with ``lax.scan``.
 
 A filter is a pair of pure functions (DESIGN.md section 2):

@@ -82,17 +82,15 @@ class Conditioned(NamedTuple):
     innovation: Float[Array, " M"]
 
 
-def _pad_missing(
-    cov: Float[Array, "M M"], observed: Bool[Array, " M"]
-) -> Float[Array, "M M"]:
+def _pad_missing(cov: Float[Array, "M M"], observed: Bool[Array, " M"]) -> Float[Array, "M M"]:
     """Replace missing rows/columns of ``cov`` by those of the identity."""
     both = observed[:, None] & observed[None, :]
     return jnp.where(both, cov, jnp.eye(cov.shape[-1], dtype=cov.dtype))
 
 
 def masked_gaussian_log_likelihood(
-    residual: Float[Array, "... M"], cov: Float[Array, "M M"], observed: Bool[Array, " M"]
-) -> Float[Array, "..."]:
+    residual: Float[Array, "*batch M"], cov: Float[Array, "M M"], observed: Bool[Array, " M"]
+) -> Float[Array, "*batch"]:
     """``log N(residual; 0, cov)`` over the observed rows only, batched over leading axes.
 
     Args:

@@ -94,7 +94,9 @@ def climate_params(city: str) -> ClimateParams:
     try:
         return CLIMATE[city]
     except KeyError:
-        raise KeyError(f"no simulator climate for city {city!r}; known: {sorted(CLIMATE)}") from None
+        raise KeyError(
+            f"no simulator climate for city {city!r}; known: {sorted(CLIMATE)}"
+        ) from None
 
 
 def day_of_year(days: list[dt.date] | tuple[dt.date, ...]) -> np.ndarray:

@@ -100,7 +100,9 @@ def simulate_forecasts(seed: int, wx: WeatherBatch) -> ForecastInfo:
     return ForecastInfo(issue_ns=issue_ns, lead_h=lead_h, mean=mean, sd=s_post)
 
 
-def hourly_frame(wx: WeatherBatch, fc: ForecastInfo, provider: str, source_file: str) -> pd.DataFrame:
+def hourly_frame(
+    wx: WeatherBatch, fc: ForecastInfo, provider: str, source_file: str
+) -> pd.DataFrame:
     """Rows of :class:`~kbayes.market.records.ForecastHourlyRecord` (°F, one decimal)."""
     hours = np.arange(24)
     curve = linear_path(fc.mean, wx.model.X)[..., hours * 12]  # (D, I, 24)

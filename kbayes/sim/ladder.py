@@ -58,21 +58,36 @@ def ladder_specs(event: str, forecast_f: float) -> list[MarketSpec]:
     lo_edge, hi_edge = c - BIN_WIDTH * N_BINS // 2, c + BIN_WIDTH * N_BINS // 2 - 1
     specs = [
         MarketSpec(
-            f"{event}-T{lo_edge}", "less", None, float(lo_edge),
-            f"{lo_edge - 1}° or below", None, lo_edge - 1,
+            f"{event}-T{lo_edge}",
+            "less",
+            None,
+            float(lo_edge),
+            f"{lo_edge - 1}° or below",
+            None,
+            lo_edge - 1,
         )
     ]
     for f in range(lo_edge, hi_edge, BIN_WIDTH):
         specs.append(
             MarketSpec(
-                f"{event}-B{f + 0.5:.1f}", "between", float(f), float(f + 1),
-                f"{f}° to {f + 1}°", f, f + 1,
+                f"{event}-B{f + 0.5:.1f}",
+                "between",
+                float(f),
+                float(f + 1),
+                f"{f}° to {f + 1}°",
+                f,
+                f + 1,
             )
         )
     specs.append(
         MarketSpec(
-            f"{event}-T{hi_edge}", "greater", float(hi_edge), None,
-            f"{hi_edge + 1}° or above", hi_edge + 1, None,
+            f"{event}-T{hi_edge}",
+            "greater",
+            float(hi_edge),
+            None,
+            f"{hi_edge + 1}° or above",
+            hi_edge + 1,
+            None,
         )
     )
     return specs

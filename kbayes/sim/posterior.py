@@ -19,11 +19,13 @@ Information at time ``t``: the latest forecast (``θ | Z ~ N(m, diag(s²))``,
 
 3. **Official high.** ``P(official ≤ e) = P(M1 < e + ½) = P_past · P_future`` where the past
    part is analytic in the unseen excursions, ``P_past = Π_{j≤s} (1 − exp(−(e + ½ − T_j)/g))⁺``,
-   and the future part is the Monte Carlo fraction of draws with ``max_{k>s}(T_k + G_k) <
-   e + ½`` (``θ`` drawn from step 1).
+   and the future part is the Monte Carlo fraction of the ``N`` draws with
+   ``max_{k>s}(T_k + G_k) < e + ½`` (``θ`` drawn from step 1), as the Jeffreys estimate
+   ``(count + ½)/(N + 1)`` so that no possible bracket gets probability exactly 0.
 
 The Monte Carlo is exact in distribution, so the resulting bracket PMF is calibrated up to
-Monte Carlo error (``O(1/√N)``, common random numbers make that error smooth in time).
+Monte Carlo error (``O(1/√N)``; the peak-level normal is stratified, and common random numbers
+make the error smooth in time). Brackets below the running maximum get exactly 0.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.signal import lfilter
+from scipy.special import ndtri
 
 from kbayes.sim.weather import STEPS, DayModel
 
@@ -145,6 +148,8 @@ def mc_draws(rngs: list[np.random.Generator], ev: EventPaths, n: int) -> MCDraws
     exc = np.empty((e, n, STEPS))
     for i, rng in enumerate(rngs):
         z[i] = rng.standard_normal((n, 3))
+        # stratify the dominant factor (the peak level): one draw per 1/n-quantile, shuffled
+        z[i, :, 0] = ndtri((rng.permutation(n) + rng.random(n)) / n)
         eps[i] = rng.standard_normal((n, STEPS))
         exc[i] = rng.exponential(1.0, (n, STEPS)) * ev.excursion_mean[i]
     drive = eps * ev.sigma[:, None, :]
@@ -164,7 +169,7 @@ def max_cdf(
     chol: np.ndarray,
     thresholds: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``P(M1 < x)`` at thresholds ``x`` and ``E[max_{k>s}(T_k + G_k)]`` for query pairs.
+    """``P(M1 < x)`` at each event's thresholds and the Monte Carlo mean of the future max.
 
     Args:
         ev: event inputs (the events of ``mc``).
@@ -172,53 +177,71 @@ def max_cdf(
         event: event index of each query, ``(P,)``.
         step: last observed step ``s`` of each query (``-1``: no observation yet), ``(P,)``.
         mean, chol: posterior of ``θ`` per query, ``(P, 3)`` and ``(P, 3, 3)``.
-        thresholds: ``(P, J)`` increasing thresholds ``x`` (``e + ½`` for edges ``e``).
+        thresholds: increasing thresholds ``x`` per *event* (``e + ½`` for edges ``e``),
+            ``(E, J)``.
 
     Returns:
-        ``(cdf, mean_future_max)`` with shapes ``(P, J)`` and ``(P,)`` (the latter ``-inf``
-        when no step remains).
+        ``(cdf, mean_future_max)`` with shapes ``(P, J)`` and ``(P,)``; the latter is
+        ``E[max_{k>s}(T_k + G_k)]`` (``E[M1]`` when ``s = −1``), ``-inf`` when no step remains.
     """
-    n_q, n_thr = thresholds.shape
+    n_q = len(event)
+    n_thr = thresholds.shape[1]
     n = mc.z.shape[1]
     cdf = np.empty((n_q, n_thr))
     mean_max = np.full(n_q, -np.inf)
+    past = _past_log_cdf(ev, thresholds)  # (E, 288, J)
     u = (np.arange(STEPS) / STEPS - 0.5).astype(np.float32)
+    a32 = ev.a.astype(np.float32)
+    thr32 = thresholds.astype(np.float32)
     for s in np.unique(step):
+        s = int(s)
+        k = STEPS - 1 - s
         sel = np.flatnonzero(step == s)
-        k = STEPS - 1 - int(s)
         block = max(1, _CHUNK_CELLS // (n * max(k, 1)))
         for b in range(0, len(sel), block):
             q = sel[b : b + block]
             e = event[q]
-            theta = mean[q][:, None, :] + np.einsum("qij,qnj->qni", chol[q], mc.z[e])
+            theta = mean[q][:, None, :] + (chol[q][:, None, :, :] * mc.z[e][:, :, None, :]).sum(-1)
             if k == 0:
                 frac = np.ones((len(q), n_thr))
             else:
-                th = theta.astype(np.float32)
-                path = mc.fut[e, :, s + 1 :].copy()
-                path += th[..., 1:2] * ev.a[e][:, None, s + 1 :].astype(np.float32)
-                path += th[..., 2:3] * u[s + 1 :]
+                # future_k = θ_A a_k + θ_β u_k + c φ^(k−s) + (ρ_k + G_k), then + θ_H
+                basis = np.empty((len(q), 3, k), dtype=np.float32)
+                basis[:, 0] = a32[e, s + 1 :]
+                basis[:, 1] = u[s + 1 :]
+                coef = np.empty((len(q), n, 3), dtype=np.float32)
+                coef[..., 0] = theta[..., 1]
+                coef[..., 1] = theta[..., 2]
                 if s >= 0:
                     x_s = theta[..., 0] + theta[..., 1] * ev.a[e, s][:, None] + theta[..., 2] * u[s]
-                    c = ev.temp_f[e, s][:, None] - x_s - mc.rho[e, :, s]
-                    decay = ev.phi[e][:, None] ** np.arange(1, k + 1)
-                    path += c.astype(np.float32)[..., None] * decay.astype(np.float32)[:, None, :]
-                fmax = path.max(axis=2) + th[..., 0]
-                frac = (fmax[..., None] < thresholds[q][:, None, :]).mean(axis=1)
+                    coef[..., 2] = ev.temp_f[e, s][:, None] - x_s - mc.rho[e, :, s]
+                    basis[:, 2] = ev.phi[e][:, None] ** np.arange(1, k + 1)
+                else:
+                    coef[..., 2] = 0.0
+                    basis[:, 2] = 0.0
+                path = np.matmul(coef, basis)
+                if len(q) == len(ev.phi) and (e == np.arange(len(e))).all():
+                    path += mc.fut[:, :, s + 1 :]  # a view: no gather copy
+                else:
+                    path += mc.fut[e, :, s + 1 :]
+                fmax = path.max(axis=2) + theta[..., 0].astype(np.float32)
+                # Jeffreys estimate (c + ½)/(N + 1): never exactly 0 or 1 from finite N
+                below = (fmax[..., None] < thr32[e][:, None, :]).sum(axis=1)
+                frac = (below + 0.5) / (n + 1.0)
                 mean_max[q] = fmax.astype(float).mean(axis=1)
             if s >= 0:
-                frac = frac * np.exp(_past_log_cdf(ev, e, int(s), thresholds[q]))
+                frac = frac * np.exp(past[e, s])
             cdf[q] = frac
     return cdf, mean_max
 
 
-def _past_log_cdf(ev: EventPaths, e: np.ndarray, s: int, thresholds: np.ndarray) -> np.ndarray:
-    """``log P(max_{j≤s}(T_j + G_j) < x)`` for events ``e`` observed up to step ``s``."""
-    gap = thresholds[:, None, :] - ev.temp_f[e, : s + 1][:, :, None]  # (Q, s+1, J)
-    g = ev.excursion_mean[e][:, None, None]
+def _past_log_cdf(ev: EventPaths, thresholds: np.ndarray) -> np.ndarray:
+    """``log P(max_{j≤s}(T_j + G_j) < x)`` for every event, step ``s`` and threshold."""
+    gap = thresholds[:, None, :] - ev.temp_f[:, :, None]  # (E, 288, J)
+    g = ev.excursion_mean[:, None, None]
     with np.errstate(divide="ignore"):
         term = np.where(gap > 0, np.log1p(-np.exp(-np.maximum(gap, 1e-300) / g)), -np.inf)
-    return term.sum(axis=1)
+    return np.cumsum(term, axis=1)
 
 
 def bracket_pmf(cdf_at_edges: np.ndarray) -> np.ndarray:

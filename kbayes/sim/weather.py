@@ -144,9 +144,7 @@ def simulate_weather(
         z[i] = rng.standard_normal(2)
         eps[i] = rng.standard_normal(STEPS)
         exc[i] = rng.exponential(params.excursion_mean, STEPS)
-    prior_mean = np.stack(
-        [mean_h, np.full(n, params.diurnal_range), np.zeros(n)], axis=1
-    )
+    prior_mean = np.stack([mean_h, np.full(n, params.diurnal_range), np.zeros(n)], axis=1)
     prior_sd = np.stack(
         [sd_h, np.full(n, AMP_REL_SD * params.diurnal_range), np.full(n, params.trend_sd)], axis=1
     )

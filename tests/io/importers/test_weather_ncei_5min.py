@@ -184,7 +184,10 @@ def test_importer_stores_aware_utc_and_reports_bad_lines(tmp_path: Path) -> None
     ]
     assert list(obs["temp_source"]) == ["tenths", "whole"]
     assert set(obs["source"]) == {SOURCE_RAW}
-    assert {(i.record, i.field) for i in ctx.issues} >= {("line 3", "line"), ("line 4", "local_date")}
+    assert {(i.record, i.field) for i in ctx.issues} >= {
+        ("line 3", "line"),
+        ("line 4", "local_date"),
+    }
 
 
 # --- real data ---------------------------------------------------------------------------------

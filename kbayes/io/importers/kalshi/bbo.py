@@ -30,7 +30,7 @@ import pandas as pd
 from kbayes.io.importers import register
 from kbayes.io.importers.base import ImportContext, Importer
 from kbayes.io.importers.kalshi.ladders import frame, write_rows
-from kbayes.io.importers.kalshi.tables import RowChecks, localize_naive, ticker_meta
+from kbayes.io.importers.kalshi.tables import RowChecks, localize_naive, read_csv, ticker_meta
 from kbayes.io.importers.kalshi.wire import (
     cents_series_to_cc,
     contracts_series_to_centi,
@@ -54,7 +54,7 @@ def _bid(df: pd.DataFrame, col: str, rows: RowChecks) -> pd.Series:
 
 def load_bbo_log(path: Path, ctx: ImportContext) -> None:
     """Import one Jetpackjules BBO log (see the module docstring)."""
-    df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    df = read_csv(path)
     missing = [c for c in _LOG_COLUMNS if c not in df.columns]
     if missing:
         raise ValueError(f"not a BBO log: columns {missing} missing (have {list(df.columns)})")
@@ -104,7 +104,7 @@ def load_bbo_log(path: Path, ctx: ImportContext) -> None:
 
 def load_market_history(path: Path, ctx: ImportContext) -> None:
     """Import Jetpackjules' ``kalshi_market_history.csv`` REST polls (see the docstring)."""
-    df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    df = read_csv(path)
     need = ("timestamp", "ticker", "yes_bid", "no_bid")
     missing = [c for c in need if c not in df.columns]
     if missing:

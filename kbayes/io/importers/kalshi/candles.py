@@ -32,7 +32,7 @@ import pandas as pd
 from kbayes.io.importers import register
 from kbayes.io.importers.base import ImportContext, Importer
 from kbayes.io.importers.kalshi.ladders import frame, write_rows
-from kbayes.io.importers.kalshi.tables import RowChecks, ticker_meta
+from kbayes.io.importers.kalshi.tables import RowChecks, read_csv, ticker_meta
 from kbayes.io.importers.kalshi.wire import (
     WireError,
     cents_series_to_cc,
@@ -61,7 +61,7 @@ def _ohlc(df: pd.DataFrame, rows: RowChecks) -> dict[str, pd.Series]:
 
 def load_candles_5m(path: Path, ctx: ImportContext) -> None:
     """Import Jetpackjules' 5-minute trade candles (see the module docstring)."""
-    df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    df = read_csv(path)
     need = ("ticker", "start", "open", "high", "low", "close", "count")
     missing = [c for c in need if c not in df.columns]
     if missing:

@@ -20,9 +20,12 @@ Each tar is one source file; all its rows go to the store in one write per table
 
 from __future__ import annotations
 
+import contextlib
 import json
+import operator
 import re
 import tarfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -164,7 +167,7 @@ def _event_days(path: Path, ctx: ImportContext) -> set[tuple[str, str]] | None:
 def load_trades_tar(path: Path, ctx: ImportContext) -> None:
     """Import one ``<series>_trades.tar.xz`` (see the module docstring)."""
     event_days = _event_days(path, ctx)
-    trades: list[dict[str, Any]] = []
+    cols: dict[str, list[Any]] = {f: [] for f in _TRADE_FIELDS}
     keys: list[str] = []
     members: list[str] = []
     derive: dict[str, tuple[str, list[str]]] = {}  # event -> (member, tickers)
@@ -195,12 +198,12 @@ def load_trades_tar(path: Path, ctx: ImportContext) -> None:
                         len(items) - len(good),
                         "trade entries that are not objects skipped",
                     )
-                trades.extend(good)
+                _extend_columns(cols, good)
                 keys.extend([ticker] * len(good))
                 members.extend([member.name] * len(good))
             if event_days is None or (m.group("series"), day) not in event_days:
                 _collect_tickers(ctx, member.name, day, list(doc), derive)
-    ctx.write(TradeRecord, _trade_frame(ctx, trades, keys, members))
+    ctx.write(TradeRecord, _trade_frame(ctx, cols, keys, members))
     markets, events = _ticker_ladders(ctx, derive)
     write_markets_events(ctx, markets, events)
 
@@ -288,62 +291,91 @@ def _ticker_ladders(
     return markets, events
 
 
-def _col(df: pd.DataFrame, name: str) -> pd.Series:
-    return df[name] if name in df.columns else pd.Series(None, index=df.index, dtype=object)
+# Trade fields read from each object; anything else in a trade is ignored (unknown fields).
+_TRADE_FIELDS = (
+    "trade_id",
+    "ticker",
+    "market_ticker",
+    "created_time",
+    "yes_price",
+    "yes_price_dollars",
+    "count",
+    "count_fp",
+    "taker_outcome_side",
+    "taker_side",
+)
+
+
+_LEGACY_FIELDS = ("trade_id", "ticker", "created_time", "yes_price", "count", "taker_side")
+_LEGACY_GET = operator.itemgetter(*_LEGACY_FIELDS)
+
+
+def _extend_columns(cols: dict[str, list[Any]], trades: list[dict[str, Any]]) -> None:
+    """Append one market's trades to the column lists.
+
+    Fast path (C-level ``itemgetter``) when every trade has the legacy fields; otherwise a
+    per-trade ``.get`` for every known field, so the current wire format and partial objects
+    still parse (missing fields become ``None`` and are reported by :func:`_trade_frame`).
+    """
+    if not trades:
+        return
+    try:
+        legacy = list(zip(*map(_LEGACY_GET, trades), strict=True))
+    except KeyError:
+        for f in _TRADE_FIELDS:
+            cols[f].extend([t.get(f) for t in trades])
+        return
+    for f, values in zip(_LEGACY_FIELDS, legacy, strict=True):
+        cols[f].extend(values)
+    for f in _TRADE_FIELDS:
+        if f not in _LEGACY_FIELDS:
+            cols[f].extend([None] * len(trades))
 
 
 def _trade_frame(
-    ctx: ImportContext, trades: list[dict[str, Any]], keys: list[str], members: list[str]
+    ctx: ImportContext, cols: dict[str, list[Any]], keys: list[str], members: list[str]
 ) -> pd.DataFrame:
-    """Validated trade rows; every rejected trade is reported with its field."""
-    cols = [
-        "trade_id",
-        "ticker",
-        "event_ticker",
-        "city",
-        "ts",
-        "yes_price_cc",
-        "count_centi",
-        "taker_side",
-        "source",
-        "source_file",
-    ]
-    if not trades:
-        return pd.DataFrame({c: pd.Series([], dtype=object) for c in cols})
-    raw = pd.DataFrame.from_records(trades)
-    raw["_key"] = keys
-    raw["_member"] = members
-    n = len(raw)
+    """Validated trade rows; every rejected trade is reported with its field.
+
+    Per-ticker facts (event, city) are computed once per distinct ticker.
+    """
+    n = len(keys)
+    # fromiter keeps each value as one object, even a malformed nested list.
+    raw = {
+        f: pd.Series(np.fromiter(v, dtype=object, count=len(v)), dtype=object)
+        for f, v in cols.items()
+    }
+    key = pd.Series(np.array(keys, dtype=object), dtype=object)
     reason = np.full(n, None, dtype=object)  # first failing field per row
     message = np.full(n, None, dtype=object)
 
     def flag(mask: np.ndarray, field: str, msg: str) -> None:
-        new = mask & pd.isna(reason)
+        new = np.asarray(mask, dtype=bool) & pd.isna(reason)
         reason[new] = field
         message[new] = msg
 
-    trade_id = _col(raw, "trade_id")
+    trade_id = raw["trade_id"]
     flag(trade_id.isna().to_numpy(), "trade_id", "required field is missing")
-    ticker = _col(raw, "ticker").fillna(_col(raw, "market_ticker")).fillna(raw["_key"])
-    flag((ticker != raw["_key"]).to_numpy(), "ticker", "trade ticker differs from its market key")
+    ticker = raw["ticker"].fillna(raw["market_ticker"]).fillna(key)
+    flag((ticker != key).to_numpy(), "ticker", "trade ticker differs from its market key")
 
-    ts, bad_ts = utc_series(_col(raw, "created_time"))
+    ts, bad_ts = utc_series(raw["created_time"])
     flag(bad_ts.to_numpy(), "created_time", "missing, naive or unparseable timestamp")
 
     price = _price_cc(raw, flag)
     count = _count_centi(raw, flag)
-    side = _col(raw, "taker_outcome_side").fillna(_col(raw, "taker_side"))
+    side = raw["taker_outcome_side"].fillna(raw["taker_side"])
     flag(~side.isin(["yes", "no"]).to_numpy(), "taker_side", "expected 'yes' or 'no'")
 
-    ev_of: dict[str, tuple[str | None, str | None]] = {}
-    for t in ticker.dropna().unique():
-        try:
-            ev_of[t] = (event_ticker_of(t), city_for(t).key)
-        except (ValueError, UnknownCityError):
-            ev_of[t] = (None, None)
-    event_ticker = ticker.map(lambda t: ev_of.get(t, (None, None))[0])
-    city = ticker.map(lambda t: ev_of.get(t, (None, None))[1])
-    flag(event_ticker.isna().to_numpy(), "ticker", "cannot derive event/city from the ticker")
+    codes, uniques = pd.factorize(ticker)
+    ev_u = np.full(len(uniques) + 1, None, dtype=object)  # last slot: missing ticker (code -1)
+    city_u = np.full(len(uniques) + 1, None, dtype=object)
+    for j, t in enumerate(uniques):
+        # A ticker without event/city keeps None and is flagged just below.
+        with contextlib.suppress(ValueError, TypeError, AttributeError, UnknownCityError):
+            ev_u[j], city_u[j] = event_ticker_of(t), city_for(t).key
+    event_ticker, city = ev_u[codes], city_u[codes]
+    flag(pd.isna(event_ticker), "ticker", "cannot derive event/city from the ticker")
 
     dup = trade_id.duplicated(keep="first").to_numpy() & trade_id.notna().to_numpy()
     flag(dup, "trade_id", "duplicate trade_id; kept the first")
@@ -353,15 +385,15 @@ def _trade_frame(
         fields = {
             "trade_id": trade_id,
             "ticker": ticker,
-            "created_time": _col(raw, "created_time"),
-            "yes_price": _col(raw, "yes_price").fillna(_col(raw, "yes_price_dollars")),
-            "count": _col(raw, "count").fillna(_col(raw, "count_fp")),
+            "created_time": raw["created_time"],
+            "yes_price": raw["yes_price"].fillna(raw["yes_price_dollars"]),
+            "count": raw["count"].fillna(raw["count_fp"]),
             "taker_side": side,
         }
         for i in np.flatnonzero(bad):
             f = reason[i]
             ctx.issue(
-                f"{raw['_member'].iat[i]}:{raw['_key'].iat[i]}:{trade_id.iat[i]}",
+                f"{members[i]}:{keys[i]}:{trade_id.iat[i]}",
                 f,
                 fields[f].iat[i],
                 f"trade skipped: {message[i]}",
@@ -371,8 +403,8 @@ def _trade_frame(
         {
             "trade_id": trade_id[keep].astype(str).to_numpy(),
             "ticker": ticker[keep].to_numpy(),
-            "event_ticker": event_ticker[keep].to_numpy(),
-            "city": city[keep].to_numpy(),
+            "event_ticker": event_ticker[keep],
+            "city": city[keep],
             "ts": ts[keep].reset_index(drop=True),
             "yes_price_cc": price[keep].to_numpy(),
             "count_centi": count[keep].to_numpy(),
@@ -407,11 +439,11 @@ def _legacy_ints(values: pd.Series, scale: int) -> tuple[pd.Series, np.ndarray]:
     return out, bad
 
 
-def _price_cc(raw: pd.DataFrame, flag) -> pd.Series:
-    legacy, bad_legacy = _legacy_ints(_col(raw, "yes_price"), 100)
+def _price_cc(raw: dict[str, pd.Series], flag: Callable[..., None]) -> pd.Series:
+    legacy, bad_legacy = _legacy_ints(raw["yes_price"], 100)
     flag(bad_legacy, "yes_price", "not an integer number of cents")
     price = legacy
-    if "yes_price_dollars" in raw.columns:
+    if raw["yes_price_dollars"].notna().any():
         new, bad_new = _exact_column(raw["yes_price_dollars"], dollars_to_cc)
         flag(bad_new, "yes_price", "yes_price_dollars is not a $0.0001 amount")
         both = new.notna() & legacy.notna()
@@ -422,11 +454,11 @@ def _price_cc(raw: pd.DataFrame, flag) -> pd.Series:
     return price
 
 
-def _count_centi(raw: pd.DataFrame, flag) -> pd.Series:
-    legacy, bad_legacy = _legacy_ints(_col(raw, "count"), 100)
+def _count_centi(raw: dict[str, pd.Series], flag: Callable[..., None]) -> pd.Series:
+    legacy, bad_legacy = _legacy_ints(raw["count"], 100)
     flag(bad_legacy, "count", "not an integer count")
     count = legacy
-    if "count_fp" in raw.columns:
+    if raw["count_fp"].notna().any():
         new, bad_new = _exact_column(raw["count_fp"], fp_to_centi)
         flag(bad_new, "count", "count_fp is not a 0.01-contract amount")
         both = new.notna() & legacy.notna()

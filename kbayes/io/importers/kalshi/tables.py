@@ -7,6 +7,7 @@ value, and writes the rows that passed.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 
 import numpy as np
@@ -55,14 +56,15 @@ def ticker_meta(
     tickers: pd.Series, rows: RowChecks, field: str = "market_ticker"
 ) -> tuple[pd.Series, pd.Series]:
     """Event ticker and city key per row; rows whose ticker is not a weather market flagged."""
-    meta: dict[str, tuple[str | None, str | None]] = {}
-    for t in tickers.dropna().unique():
-        try:
-            meta[t] = (event_ticker_of(t), city_for(t).key)
-        except (ValueError, UnknownCityError):
-            meta[t] = (None, None)
-    ev = tickers.map(lambda t: meta.get(t, (None, None))[0])
-    city = tickers.map(lambda t: meta.get(t, (None, None))[1])
+    codes, uniques = pd.factorize(tickers)
+    ev_u = np.full(len(uniques) + 1, None, dtype=object)  # last slot: missing ticker (code -1)
+    city_u = np.full(len(uniques) + 1, None, dtype=object)
+    for j, t in enumerate(uniques):
+        # A ticker without event/city keeps None and is flagged below.
+        with contextlib.suppress(ValueError, TypeError, AttributeError, UnknownCityError):
+            ev_u[j], city_u[j] = event_ticker_of(t), city_for(t).key
+    ev = pd.Series(ev_u[codes], index=tickers.index, dtype=object)
+    city = pd.Series(city_u[codes], index=tickers.index, dtype=object)
     rows.flag(ev.isna().to_numpy(), field, tickers, "not a KXHIGH* market ticker")
     return ev, city
 
@@ -84,3 +86,16 @@ def localize_naive(values: pd.Series, tz: str) -> tuple[pd.Series, np.ndarray]:
         local = local.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
         out[naive] = local.dt.tz_convert("UTC")
     return out, out.isna().to_numpy()
+
+
+def read_csv(path: object) -> pd.DataFrame:
+    """A CSV with its text columns kept as text and numbers parsed by pandas.
+
+    Only an empty field is missing (``"NA"`` or ``"null"`` stay text, and then fail the numeric
+    checks visibly). A numeric column holding a stray non-number arrives as text, and the
+    importer's exact conversion flags that row.
+    """
+    text = ("timestamp", "start", "market_ticker", "ticker", "market_id", "date")
+    head = pd.read_csv(path, nrows=0)
+    dtypes = {c: str for c in head.columns if c in text}
+    return pd.read_csv(path, dtype=dtypes, keep_default_na=False, na_values=[""])

@@ -9,6 +9,7 @@ has none, its printed station name) and ``city`` = the source's own place name (
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 
 import pandas as pd
@@ -36,12 +37,21 @@ def find_city(*names: object) -> City | None:
     return None
 
 
-def place(station: str | None, place_name: str | None) -> tuple[str, str]:
-    """``(station, city)`` for a row: city-table values when known, else the source's own."""
-    city = find_city(station, place_name)
+def _text(value: object) -> str:
+    return "" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)
+
+
+def place(station: object, place_name: object) -> tuple[str, str]:
+    """``(station, city)`` for a row: city-table values when known, else the source's own.
+
+    The station id decides when there is one; the place name is only used without one (an
+    unknown station in a known city, e.g. a second Chicago airport, must not become KMDW).
+    """
+    st, name = _text(station).strip(), _text(place_name).strip()
+    city = find_city(st) if st else find_city(name)
     if city is not None:
         return city.station, city.key
-    return (station or place_name or "").strip(), (place_name or station or "").strip()
+    return st or name, name or st
 
 
 def line_labels(index: pd.Index, header_lines: int = 1) -> pd.Series:
@@ -109,6 +119,20 @@ def parse_dates(values: pd.Series) -> pd.Series:
     return pd.Series(
         [None if pd.isna(v) else v.date() for v in parsed], index=values.index, dtype=object
     )
+
+
+def parse_aware_utc_one(text: object) -> tuple[dt.datetime | None, bool]:
+    """One ISO timestamp to aware UTC: ``(instant, naive)``; ``(None, True)`` if it has no
+    zone, ``(None, False)`` if missing or unparseable."""
+    if not isinstance(text, str):
+        return None, False
+    try:
+        ts = dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None, False
+    if ts.tzinfo is None or ts.utcoffset() is None:
+        return None, True
+    return ts.astimezone(dt.UTC), False
 
 
 def parse_aware_utc(values: pd.Series) -> tuple[pd.Series, pd.Series]:

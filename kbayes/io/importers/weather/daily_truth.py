@@ -52,15 +52,14 @@ def _whole_f(values: pd.Series) -> pd.Series:
 
 
 def _places(df: pd.DataFrame, station_col: str, city_col: str | None) -> pd.DataFrame:
-    """``station``/``city`` columns resolved once per distinct (station, name) pair."""
-    pairs = df[[station_col] + ([city_col] if city_col else [])].drop_duplicates()
-    lookup = {}
-    for row in pairs.itertuples(index=False):
-        st, name = row[0], row[1] if city_col else None
-        lookup[(st, name)] = place(st, name)
-    keys = list(zip(df[station_col], df[city_col] if city_col else [None] * len(df), strict=True))
-    out = pd.DataFrame([lookup[k] for k in keys], columns=["station", "city"], index=df.index)
-    return out
+    """``station``/``city`` columns, resolved once per distinct (station, name) pair."""
+    stations = df[station_col].tolist()
+    names = df[city_col].tolist() if city_col else [None] * len(df)
+    lookup: dict[tuple[object, object], tuple[str, str]] = {}
+    for key in set(zip(stations, names, strict=True)):
+        lookup[key] = place(key[0], key[1])
+    rows = [lookup[k] for k in zip(stations, names, strict=True)]
+    return pd.DataFrame(rows, columns=["station", "city"], index=df.index)
 
 
 def _emit(

@@ -36,8 +36,10 @@ from kbayes.io.importers.weather._common import (
     find_city,
     line_labels,
     parse_aware_utc,
+    parse_aware_utc_one,
     parse_dates,
 )
+from kbayes.market.cities import City
 from kbayes.market.records import ForecastDailyRecord, OfficialHighRecord
 
 NWS_PROVIDER = "nws_gridpoint"
@@ -66,13 +68,19 @@ def load_noaa_guidance(path: Path, ctx: ImportContext) -> None:
     run, naive = parse_aware_utc(raw["run_datetime_utc"])
     target = parse_dates(raw["target_date"])
     tmax = pd.to_numeric(raw["peak_window_max_f"], errors="coerce")
-    for idx in raw.index:
+    zones = raw["timezone"] if "timezone" in raw.columns else pd.Series(None, index=raw.index)
+    cities: dict[tuple[str, str], City | None] = {}
+    for idx, st, name, zone, model in zip(
+        raw.index, raw["station"], raw["city"], zones, raw["model"], strict=True
+    ):
         label = labels[idx]
-        city = find_city(raw.at[idx, "station"])
-        if city is None or find_city(raw.at[idx, "city"]) not in (None, city):
-            ctx.issue(label, "station", raw.at[idx, "station"], "unknown or inconsistent; skipped")
+        if (st, name) not in cities:
+            found = find_city(st)
+            cities[(st, name)] = found if find_city(name) in (None, found) else None
+        city = cities[(st, name)]
+        if city is None:
+            ctx.issue(label, "station", st, "unknown or inconsistent with city; skipped")
             continue
-        zone = raw.at[idx, "timezone"] if "timezone" in raw.columns else None
         if isinstance(zone, str) and zone != city.tz_name:
             ctx.issue(label, "timezone", zone, f"{city.station} is in {city.tz_name}; skipped")
             continue
@@ -88,7 +96,7 @@ def load_noaa_guidance(path: Path, ctx: ImportContext) -> None:
         if target[idx] is None:
             ctx.issue(label, "target_date", raw.at[idx, "target_date"], "not YYYY-MM-DD; skipped")
             continue
-        model = str(raw.at[idx, "model"] or "").strip().lower()
+        model = str(model).strip().lower() if isinstance(model, str) else ""
         if not model:
             ctx.issue(label, "model", "", "missing model; skipped")
             continue
@@ -156,12 +164,11 @@ def load_nws_point_log(path: Path, ctx: ImportContext) -> None:
             ctx.issue(rec, "", type(snap).__name__, "snapshot is not an object; skipped")
             continue
         ts_text = snap.get("timestamp")
-        ts, naive = parse_aware_utc(pd.Series([ts_text]))
-        if pd.isna(ts[0]):
-            why = "has no time zone (naive)" if naive[0] else "is missing or unparseable"
+        issued, naive = parse_aware_utc_one(ts_text)
+        if issued is None:
+            why = "has no time zone (naive)" if naive else "is missing or unparseable"
             ctx.issue(rec, "timestamp", ts_text, f"snapshot time {why}; snapshot skipped")
             continue
-        issued = ts[0].to_pydatetime()
         cities = snap.get("cities")
         if not isinstance(cities, dict):
             ctx.issue(rec, "cities", type(cities).__name__, "not an object; snapshot skipped")

@@ -1,0 +1,474 @@
+"""Maximum-likelihood fit of a multivariate exponential-kernel Hawkes process.
+
+The free parameters ``phi > 0`` (baselines per bin, free or tied entries of ``alpha``, decays)
+are optimised as ``phi = softplus(u)`` on the exact log-likelihood of
+:mod:`kbayes.pointprocess.recursion`, scaled by ``1 / N``, with L-BFGS (``optax.lbfgs``, zoom
+line search) inside one jitted ``lax.while_loop``; Adam is the fallback when L-BFGS ends on a
+non-finite value (or on request). Standard errors are Wald errors from the observed
+information in the constrained parametrisation, ``Cov(phi) = H(phi_hat)^{-1}`` with ``H`` the
+Hessian of the negative log-likelihood (``jax.hessian``); at a stationary point this equals the
+delta-method transform ``J H_u^{-1} J`` (``J = diag(sigmoid(u))``) of the unconstrained
+covariance, and the delta method also gives the error of the spectral radius,
+``d rho / d alpha_ij = v_i w_j / v'w`` (left/right Perron vectors). Wald errors are not valid
+for estimates on the boundary (``alpha_ij ~ 0``).
+
+Documented edge cases:
+
+* A dimension ``i`` with no events: its baseline MLE is on the boundary, so ``mu_i = 0``
+  exactly (all bins), and every untied ``alpha`` entry in its row (MLE 0) or column (not
+  identified: nothing to excite) is fixed at 0; a :class:`UserWarning` names the dimensions and
+  their standard errors are NaN.
+* A baseline bin with zero exposure in ``[0, T]`` is not identified: it keeps its initial value
+  (the dimension's mean rate / 2) and gets a NaN standard error, with a warning.
+* ``rho(alpha) >= 1`` at the optimum: :class:`~kbayes.pointprocess.params.StationarityWarning`
+  (the radius is always in ``info.spectral_radius``).
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any, Literal, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import optax.tree_utils as otu
+from jax import Array
+from jax.flatten_util import ravel_pytree
+from jaxtyping import Float, Int
+
+from kbayes.pointprocess.baseline import BaselineGrid, constant_baseline
+from kbayes.pointprocess.events import EventSequence, HawkesData, prepare
+from kbayes.pointprocess.params import HawkesParams, check_stationarity, hawkes_params
+from kbayes.pointprocess.recursion import log_likelihood_kernel
+from kbayes.pointprocess.structure import as_tying
+
+BetaStructure = Literal["shared", "row", "pair"]
+
+
+class FreeIndex(NamedTuple):
+    """Position of every entry in the free-parameter vectors (``-1`` = fixed)."""
+
+    mu: Int[Array, "D B"]
+    alpha: Int[Array, "D D"]
+    beta: Int[Array, "D D"]
+
+
+class FreeParams(NamedTuple):
+    """Free parameters, one vector per block (positive, or unconstrained ``u``)."""
+
+    mu: Float[Array, " Pm"]
+    alpha: Float[Array, " Pa"]
+    beta: Float[Array, " Pb"]
+
+
+class FitInfo(NamedTuple):
+    """Diagnostics of a fit.
+
+    Attributes:
+        log_likelihood: at the optimum.
+        num_iterations: optimiser iterations (both runs when Adam was the fallback).
+        grad_norm: norm of the gradient of the scaled objective in ``u`` at the end.
+        converged: the gradient tolerance was met.
+        method: ``"lbfgs"``, ``"adam"`` or ``"adam (fallback)"``.
+        spectral_radius: ``rho(alpha_hat)``.
+        spectral_radius_se: its delta-method standard error (NaN without standard errors).
+        stationary: ``rho < 1``.
+        num_free: number of free parameters.
+        num_events: events used.
+        empty_dims: dimensions with no events.
+        hessian_positive_definite: the observed information was positive definite.
+        aic: ``2 k - 2 log L``.
+        bic: ``k log N - 2 log L``.
+    """
+
+    log_likelihood: float
+    num_iterations: int
+    grad_norm: float
+    converged: bool
+    method: str
+    spectral_radius: float
+    spectral_radius_se: float
+    stationary: bool
+    num_free: int
+    num_events: int
+    empty_dims: list[int]
+    hessian_positive_definite: bool
+    aic: float
+    bic: float
+
+
+class FitResult(NamedTuple):
+    """A fitted model.
+
+    Attributes:
+        params: maximum-likelihood parameters.
+        stderr: standard errors in the same layout (NaN where fixed or not computed).
+        covariance: ``(P, P)`` covariance of the free parameters (order: ``free_index``).
+        free_index: where each free parameter sits in ``params``.
+        info: diagnostics.
+    """
+
+    params: HawkesParams
+    stderr: HawkesParams
+    covariance: Float[np.ndarray, "P P"]
+    free_index: FreeIndex
+    info: FitInfo
+
+
+def _gather(free: Array, index: Array, fixed: Array) -> Array:
+    ext = jnp.concatenate([free, jnp.zeros((1,), fixed.dtype)])
+    safe = jnp.where(index >= 0, index, ext.shape[0] - 1)
+    return jnp.where(index >= 0, ext[safe], fixed)
+
+
+def unpack(free: FreeParams, index: FreeIndex, fixed: HawkesParams) -> HawkesParams:
+    """Full parameters from the positive free values and the fixed ones."""
+    return HawkesParams(
+        mu=_gather(free.mu, index.mu, fixed.mu),
+        alpha=_gather(free.alpha, index.alpha, fixed.alpha),
+        beta=_gather(free.beta, index.beta, fixed.beta),
+    )
+
+
+def _inv_softplus(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, np.float64)
+    return np.where(x > 30.0, x, np.log(np.expm1(np.maximum(x, 1e-300))))
+
+
+def _neg_log_lik_u(
+    u: FreeParams, data: HawkesData, index: FreeIndex, fixed: HawkesParams, scale: Array
+) -> Array:
+    phi = jax.tree.map(jax.nn.softplus, u)
+    return -log_likelihood_kernel(unpack(phi, index, fixed), data) / scale
+
+
+def _gnorm(tree: Any) -> Array:
+    return otu.tree_norm(tree)
+
+
+@jax.jit
+def _run_lbfgs(
+    u0: FreeParams,
+    data: HawkesData,
+    index: FreeIndex,
+    fixed: HawkesParams,
+    scale: Array,
+    max_iter: Array,
+    tol: Array,
+) -> tuple[FreeParams, Array, Array, Array]:
+    def fun(u: FreeParams) -> Array:
+        return _neg_log_lik_u(u, data, index, fixed, scale)
+
+    opt = optax.lbfgs()
+    value_and_grad = optax.value_and_grad_from_state(fun)
+
+    def step(carry: tuple[FreeParams, Any, Array]) -> tuple[FreeParams, Any, Array]:
+        u, state, _ = carry
+        value, grad = value_and_grad(u, state=state)
+        updates, state = opt.update(grad, state, u, value=value, grad=grad, value_fn=fun)
+        return optax.apply_updates(u, updates), state, value
+
+    def cond(carry: tuple[FreeParams, Any, Array]) -> Array:
+        _, state, prev = carry
+        k = otu.tree_get(state, "count")
+        value = otu.tree_get(state, "value")
+        err = _gnorm(otu.tree_get(state, "grad"))
+        stalled = (k > 1) & (jnp.abs(prev - value) <= 1e-15 * jnp.maximum(1.0, jnp.abs(value)))
+        return (k == 0) | ((k < max_iter) & (err >= tol) & ~stalled & jnp.isfinite(value))
+
+    state0 = opt.init(u0)
+    u, state, _ = jax.lax.while_loop(cond, step, (u0, state0, jnp.asarray(jnp.inf, scale.dtype)))
+    value, grad = jax.value_and_grad(fun)(u)
+    return u, value, _gnorm(grad), otu.tree_get(state, "count")
+
+
+@jax.jit
+def _run_adam(
+    u0: FreeParams,
+    data: HawkesData,
+    index: FreeIndex,
+    fixed: HawkesParams,
+    scale: Array,
+    max_iter: Array,
+    tol: Array,
+    learning_rate: Array,
+) -> tuple[FreeParams, Array, Array, Array]:
+    def fun(u: FreeParams) -> Array:
+        return _neg_log_lik_u(u, data, index, fixed, scale)
+
+    opt = optax.adam(learning_rate)
+
+    def step(carry: tuple[FreeParams, Any, Array, Array]) -> tuple[FreeParams, Any, Array, Array]:
+        u, state, k, _ = carry
+        grad = jax.grad(fun)(u)
+        updates, state = opt.update(grad, state, u)
+        return optax.apply_updates(u, updates), state, k + 1, _gnorm(grad)
+
+    def cond(carry: tuple[FreeParams, Any, Array, Array]) -> Array:
+        _, _, k, err = carry
+        return (k < max_iter) & (err >= tol)
+
+    init = (u0, opt.init(u0), jnp.asarray(0), jnp.asarray(jnp.inf, scale.dtype))
+    u, _, k, _ = jax.lax.while_loop(cond, step, init)
+    value, grad = jax.value_and_grad(fun)(u)
+    return u, value, _gnorm(grad), k
+
+
+@jax.jit
+def _hessian(
+    phi: FreeParams, data: HawkesData, index: FreeIndex, fixed: HawkesParams
+) -> Float[Array, "P P"]:
+    flat, unravel = ravel_pytree(phi)
+
+    def nll(x: Array) -> Array:
+        return -log_likelihood_kernel(unpack(unravel(x), index, fixed), data)
+
+    return jax.hessian(nll)(flat)
+
+
+def _beta_tying(structure: Any, alpha_tying: np.ndarray) -> np.ndarray:
+    d = alpha_tying.shape[0]
+    free = alpha_tying >= 0
+    if isinstance(structure, str):
+        if structure == "shared":
+            return np.where(free.any(), np.zeros((d, d), np.int64), -1)
+        if structure == "row":
+            rows = np.repeat(np.arange(d)[:, None], d, axis=1)
+            return as_tying(np.where(free.any(axis=1, keepdims=True), rows, -1), d)
+        if structure == "pair":
+            return alpha_tying.copy()
+        raise ValueError(f"beta_structure must be 'shared', 'row', 'pair' or a tying matrix, "
+                         f"got {structure!r}")
+    tying = as_tying(structure, d)
+    return as_tying(np.where(free, tying, -1), d)
+
+
+def _drop_empty(alpha_tying: np.ndarray, empty: list[int]) -> np.ndarray:
+    """Fix at 0 every label all of whose entries touch an empty dimension."""
+    if not empty:
+        return alpha_tying
+    touches = np.zeros(alpha_tying.shape, bool)
+    touches[empty, :] = True
+    touches[:, empty] = True
+    out = alpha_tying.copy()
+    for k in np.unique(alpha_tying[alpha_tying >= 0]):
+        sel = alpha_tying == k
+        if touches[sel].all():
+            out[sel] = -1
+    return as_tying(out, alpha_tying.shape[0])
+
+
+def _label_means(values: np.ndarray, tying: np.ndarray) -> np.ndarray:
+    n = int(tying.max()) + 1 if (tying >= 0).any() else 0
+    return np.array([values[tying == k].mean() for k in range(n)], np.float64)
+
+
+def _default_beta(events: EventSequence) -> float:
+    gaps = np.diff(events.times)
+    gaps = gaps[gaps > 0]
+    if len(gaps) == 0:
+        return 1.0 / events.T
+    return float(1.0 / np.median(gaps))
+
+
+def _perron_gradient(alpha: np.ndarray) -> np.ndarray:
+    """``d rho / d alpha_ij`` for the eigenvalue of largest modulus (simple root)."""
+    vals, right = np.linalg.eig(alpha)
+    k = int(np.argmax(np.abs(vals)))
+    vals_l, left = np.linalg.eig(alpha.T)
+    kl = int(np.argmin(np.abs(vals_l - vals[k])))
+    w, v = right[:, k], left[:, kl]
+    denom = v @ w
+    if abs(denom) < 1e-300:
+        return np.full(alpha.shape, np.nan)
+    return np.real(np.outer(v, w) / denom)
+
+
+def fit(
+    events: EventSequence,
+    grid: BaselineGrid | None = None,
+    *,
+    alpha_structure: Any = None,
+    beta_structure: BetaStructure | Any = "shared",
+    beta_init: float | None = None,
+    init: HawkesParams | None = None,
+    method: Literal["lbfgs", "adam"] = "lbfgs",
+    max_iter: int = 1000,
+    tol: float = 1e-7,
+    learning_rate: float = 0.02,
+    stderr: bool = True,
+) -> FitResult:
+    """Fit ``mu``, ``alpha`` and ``beta`` by maximum likelihood.
+
+    Args:
+        events: validated events (:func:`~kbayes.pointprocess.events.check_events`).
+        grid: baseline grid; constant baseline when None.
+        alpha_structure: None (all ``D^2`` entries free), a ``(D, D)`` bool mask, or an integer
+            tying matrix (``-1`` fixed at 0, equal labels share one parameter); see
+            :func:`~kbayes.pointprocess.structure.bracket_structure`. An all-False mask fits a
+            Poisson process (``alpha = 0``).
+        beta_structure: ``"shared"`` (one decay), ``"row"`` (one per excited dimension),
+            ``"pair"`` (one per free ``alpha`` parameter, so per pair when ``alpha`` is untied),
+            or an integer tying matrix.
+        beta_init: initial decay (default ``1 / median`` inter-event gap).
+        init: full initial parameters (overrides the defaults; also supplies fixed values).
+        method: ``"lbfgs"`` (Adam fallback on failure) or ``"adam"``.
+        max_iter: iteration cap.
+        tol: gradient-norm tolerance on the ``1/N``-scaled objective in ``u``.
+        learning_rate: Adam step size.
+        stderr: compute the Hessian, standard errors and the covariance.
+
+    Returns:
+        :class:`FitResult`.
+    """
+    grid = constant_baseline() if grid is None else grid
+    if not isinstance(events, EventSequence):
+        raise ValueError("events must be an EventSequence from check_events(...)")
+    d, nb = events.num_dims, grid.num_bins
+    n = len(events.times)
+    if n == 0:
+        raise ValueError("events: no events at all; nothing to fit")
+    if method not in ("lbfgs", "adam"):
+        raise ValueError(f"method must be 'lbfgs' or 'adam', got {method!r}")
+    empty = events.empty_dims
+    counts = events.counts
+    data = prepare(events, grid, pad=True)
+    expo = np.asarray(data.exposure)
+
+    alpha_tying = _drop_empty(as_tying(alpha_structure, d), empty)
+    beta_tying = _beta_tying(beta_structure, alpha_tying)
+    mu_index = np.arange(d * nb, dtype=np.int64).reshape(d, nb)
+    mu_fixed_mask = np.zeros((d, nb), bool)
+    mu_fixed_mask[empty, :] = True
+    dead_bins = np.flatnonzero(expo <= 0)
+    mu_fixed_mask[:, dead_bins] = True
+    mu_index = np.where(mu_fixed_mask, -1, 0)
+    mu_index[~mu_fixed_mask] = np.arange(int((~mu_fixed_mask).sum()))
+
+    if empty:
+        warnings.warn(
+            f"events: dimension(s) {empty} have no events; their baseline is set to 0 (the "
+            "boundary MLE) and their untied alpha entries to 0, with NaN standard errors",
+            UserWarning,
+            stacklevel=2,
+        )
+    if len(dead_bins):
+        warnings.warn(
+            f"grid: baseline bin(s) {dead_bins.tolist()} have no exposure in [0, T]; their "
+            "baselines are not identified and keep their initial values",
+            UserWarning,
+            stacklevel=2,
+        )
+
+    if init is None:
+        rate = np.maximum(0.5 * counts / events.T, 1e-12)
+        free_a = (alpha_tying >= 0).sum(axis=1)
+        a0 = min(0.2, 0.5 / max(1, int(free_a.max())))
+        b0 = _default_beta(events) if beta_init is None else float(beta_init)
+        init = hawkes_params(np.repeat(rate[:, None], nb, axis=1), np.full((d, d), a0), b0)
+    elif beta_init is not None:
+        init = init._replace(beta=jnp.full((d, d), float(beta_init)))
+    if init.mu.shape != (d, nb) or init.alpha.shape != (d, d):
+        raise ValueError(f"init has mu {init.mu.shape}, alpha {init.alpha.shape}; "
+                         f"expected ({d}, {nb}) and ({d}, {d})")
+    mu0 = np.asarray(init.mu, np.float64)
+    a0m = np.asarray(init.alpha, np.float64)
+    b0m = np.asarray(init.beta, np.float64)
+    fixed = HawkesParams(
+        mu=jnp.asarray(np.where(np.isin(np.arange(d), empty)[:, None], 0.0, mu0)),
+        alpha=jnp.zeros((d, d)),
+        beta=jnp.asarray(b0m),
+    )
+    index = FreeIndex(mu=jnp.asarray(mu_index), alpha=jnp.asarray(alpha_tying),
+                      beta=jnp.asarray(beta_tying))
+    phi0 = FreeParams(
+        mu=_label_means(np.maximum(mu0, 1e-12), mu_index),
+        alpha=_label_means(np.maximum(a0m, 1e-6), alpha_tying),
+        beta=_label_means(b0m, beta_tying),
+    )
+    u0 = FreeParams(*(jnp.asarray(_inv_softplus(x)) for x in phi0))
+    scale = jnp.asarray(float(n))
+    args = (data, index, fixed, scale, jnp.asarray(max_iter), jnp.asarray(tol))
+
+    used = method
+    if method == "lbfgs":
+        u, value, gnorm, iters = _run_lbfgs(u0, *args)
+        iters_total = int(iters)
+        if not np.isfinite(float(value)):
+            u, value, gnorm, iters = _run_adam(u0, *args, jnp.asarray(learning_rate))
+            iters_total += int(iters)
+            used = "adam (fallback)"
+    else:
+        u, value, gnorm, iters = _run_adam(u0, *args, jnp.asarray(learning_rate))
+        iters_total = int(iters)
+    converged = bool(float(gnorm) < tol)
+    if not converged:
+        warnings.warn(
+            f"Hawkes fit ({used}) stopped after {iters_total} iterations with gradient norm "
+            f"{float(gnorm):.3g} >= tol = {tol:g}",
+            UserWarning,
+            stacklevel=2,
+        )
+    phi = FreeParams(*(jax.nn.softplus(x) for x in u))
+    params = unpack(phi, index, fixed)
+    loglik = -float(value) * n
+    alpha_hat = np.asarray(params.alpha, np.float64)
+    rho = check_stationarity(params, stacklevel=2)
+
+    num_free = sum(int(x.shape[0]) for x in phi)
+    cov = np.full((num_free, num_free), np.nan)
+    pd = False
+    rho_se = float("nan")
+    if stderr and num_free:
+        hess = np.asarray(_hessian(phi, data, index, fixed), np.float64)
+        hess = 0.5 * (hess + hess.T)
+        eig = np.linalg.eigvalsh(hess)
+        pd = bool(np.all(np.isfinite(eig)) and eig.min() > 0)
+        if pd:
+            cov = np.linalg.inv(hess)
+        else:
+            warnings.warn(
+                "Hawkes fit: the observed information is not positive definite (smallest "
+                f"eigenvalue {eig.min():.3g}); standard errors from its pseudo-inverse are "
+                "unreliable",
+                UserWarning,
+                stacklevel=2,
+            )
+            cov = np.linalg.pinv(hess)
+        # delta method for rho: gradient w.r.t. the free alpha parameters
+        grad_alpha = _perron_gradient(alpha_hat)
+        pm, pa = int(phi.mu.shape[0]), int(phi.alpha.shape[0])
+        g = np.zeros(num_free)
+        for k in range(pa):
+            g[pm + k] = grad_alpha[alpha_tying == k].sum()
+        var = float(g @ cov @ g)
+        rho_se = float(np.sqrt(var)) if var >= 0 else float("nan")
+    se_flat = np.sqrt(np.where(np.diag(cov) >= 0, np.diag(cov), np.nan))
+    se_free = FreeParams(*_split(se_flat, phi))
+    nan_fixed = HawkesParams(*(jnp.full(x.shape, jnp.nan) for x in params))
+    se = unpack(FreeParams(*(jnp.asarray(x) for x in se_free)), index, nan_fixed)
+
+    info = FitInfo(
+        log_likelihood=loglik,
+        num_iterations=iters_total,
+        grad_norm=float(gnorm),
+        converged=converged,
+        method=used,
+        spectral_radius=rho,
+        spectral_radius_se=rho_se,
+        stationary=rho < 1.0,
+        num_free=num_free,
+        num_events=n,
+        empty_dims=empty,
+        hessian_positive_definite=pd,
+        aic=2.0 * num_free - 2.0 * loglik,
+        bic=num_free * float(np.log(n)) - 2.0 * loglik,
+    )
+    return FitResult(params=params, stderr=se, covariance=cov, free_index=index, info=info)
+
+
+def _split(flat: np.ndarray, like: FreeParams) -> list[np.ndarray]:
+    sizes = [int(x.shape[0]) for x in like]
+    return np.split(flat, np.cumsum(sizes)[:-1])
