@@ -54,11 +54,15 @@ class IsotonicInfo(NamedTuple):
         loss: weighted mean squared error (Brier) of the fitted map on the training rows.
         n_unique: distinct forecast values after pooling ties.
         n_knots: knots kept in :class:`IsotonicParams`.
+        iterations: passes of PAV over the data (always 1: the algorithm is exact, O(n)).
+        converged: always True (kept for the same interface as :class:`FitInfo`).
     """
 
     loss: float
     n_unique: int
     n_knots: int
+    iterations: int = 1
+    converged: bool = True
 
 
 def pav(

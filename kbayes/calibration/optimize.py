@@ -8,7 +8,7 @@ steps. All of it runs with 64-bit floats enabled *locally* (``jax.enable_x64``),
 the process keeps jax's default float32.
 
 To avoid recompiling for every training-set size (cross-validation folds differ by a few rows),
-the rows are padded to the next power of two (at least 256) by repeating the first row with
+the rows are padded to the next power of two (at least 4096) by repeating the first row with
 weight 0; a zero-weight row changes neither the weighted mean nor its gradient.
 """
 
@@ -24,7 +24,7 @@ import numpy as np
 import optax
 import optax.tree_utils as otu
 
-MIN_BUCKET = 256
+MIN_BUCKET = 4096
 
 
 class FitInfo(NamedTuple):

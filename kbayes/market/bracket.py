@@ -148,7 +148,9 @@ def bounds_from_subtitle(text: str) -> tuple[int | None, int | None] | None:
 
 def ticker_suffix(ticker: str) -> tuple[str, float]:
     """``("B", 43.5)`` or ``("T", 44.0)`` from a market ticker's last dash-separated part."""
-    suffix = ticker.rsplit("-", 1)[-1]
+    # Everything after SERIES-YYMMMDD-: strikes can be negative (``HIGHCHI-24JAN14-T-1``).
+    parts = ticker.split("-", 2)
+    suffix = parts[2] if len(parts) == 3 else ticker
     m = _SUFFIX_RE.match(suffix)
     if not m:
         raise BracketError(f"{ticker}: ticker suffix {suffix!r} is neither B<x.5> nor T<x>")

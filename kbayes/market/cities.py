@@ -102,7 +102,7 @@ CITIES: dict[str, City] = {
         City(
             "AUS",
             "KXHIGHAUS",
-            None,
+            "HIGHAUS",
             "KAUS",
             "CLIAUS",
             "USW00013904",

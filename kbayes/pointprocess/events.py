@@ -1,3 +1,4 @@
+# ruff: noqa: F722
 """Marked event sequences on an observation window: validation and preparation for the kernels.
 
 An event sequence is ``(t_k, m_k)``, ``k = 0..N-1``, with times non-decreasing in ``[0, T]``

@@ -1,11 +1,14 @@
+# ruff: noqa: F722
 """Maximum-likelihood fit of a multivariate exponential-kernel Hawkes process.
 
 The free parameters ``phi > 0`` (baselines per bin, free or tied entries of ``alpha``, decays)
-are optimised as ``phi = softplus(u)`` on the exact log-likelihood of
-:mod:`kbayes.pointprocess.recursion`, scaled by ``1 / N``, with L-BFGS (``optax.lbfgs``, zoom
-line search) inside one jitted ``lax.while_loop``; Adam is the fallback when L-BFGS ends on a
-non-finite value (or on request). Standard errors are Wald errors from the observed
-information in the constrained parametrisation, ``Cov(phi) = H(phi_hat)^{-1}`` with ``H`` the
+are optimised as ``phi = softplus(u)`` on the exact log-likelihood scaled by ``1 / N`` (with
+the one-pass analytic gradient of :mod:`kbayes.pointprocess.gradient`), by L-BFGS
+(``optax.lbfgs``, zoom line search) inside one jitted ``lax.while_loop``; Adam is the fallback
+when L-BFGS ends on a non-finite value (or on request).
+
+Standard errors are Wald errors from the observed information in the constrained
+parametrisation, ``Cov(phi) = H(phi_hat)^{-1}`` with ``H`` the
 Hessian of the negative log-likelihood (``jax.hessian``); at a stationary point this equals the
 delta-method transform ``J H_u^{-1} J`` (``J = diag(sigmoid(u))``) of the unconstrained
 covariance, and the delta method also gives the error of the spectral radius,
@@ -40,8 +43,8 @@ from jaxtyping import Float, Int
 
 from kbayes.pointprocess.baseline import BaselineGrid, constant_baseline
 from kbayes.pointprocess.events import EventSequence, HawkesData, prepare
+from kbayes.pointprocess.gradient import log_likelihood_fast
 from kbayes.pointprocess.params import HawkesParams, check_stationarity, hawkes_params
-from kbayes.pointprocess.recursion import log_likelihood_kernel
 from kbayes.pointprocess.structure import as_tying
 
 BetaStructure = Literal["shared", "row", "pair"]
@@ -141,7 +144,7 @@ def _neg_log_lik_u(
     u: FreeParams, data: HawkesData, index: FreeIndex, fixed: HawkesParams, scale: Array
 ) -> Array:
     phi = jax.tree.map(jax.nn.softplus, u)
-    return -log_likelihood_kernel(unpack(phi, index, fixed), data) / scale
+    return -log_likelihood_fast(unpack(phi, index, fixed), data) / scale
 
 
 def _gnorm(tree: Any) -> Array:
@@ -223,7 +226,7 @@ def _hessian(
     flat, unravel = ravel_pytree(phi)
 
     def nll(x: Array) -> Array:
-        return -log_likelihood_kernel(unpack(unravel(x), index, fixed), data)
+        return -log_likelihood_fast(unpack(unravel(x), index, fixed), data)
 
     return jax.hessian(nll)(flat)
 

@@ -1,3 +1,4 @@
+# ruff: noqa: F722
 """Atomic kernel: the log-likelihood and its exact gradient in one forward recursion.
 
 Reverse-mode differentiation of the event scan stores the ``(D, D)`` state at every event and
@@ -33,7 +34,7 @@ from kbayes.pointprocess.params import HawkesParams
 
 
 def log_likelihood_and_grad(
-    params: HawkesParams, data: HawkesData, unroll: int = 4
+    params: HawkesParams, data: HawkesData, unroll: int = 1
 ) -> tuple[Float[Array, ""], HawkesParams]:
     """Exact log-likelihood and its gradient with respect to ``(mu, alpha, beta)``."""
     mu, alpha, beta = params

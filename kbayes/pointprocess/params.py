@@ -1,3 +1,4 @@
+# ruff: noqa: F722
 """Parameters of the multivariate exponential-kernel Hawkes process and its stationarity.
 
 The conditional intensity of dimension ``i`` is (Hawkes 1971)

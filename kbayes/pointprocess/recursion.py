@@ -1,3 +1,4 @@
+# ruff: noqa: F722
 """Atomic kernels: the O(N D^2) exponential recursion for the Hawkes intensity (Ozaki 1979).
 
 For each pair ``(i, j)`` the excitation state at the last event time ``s`` is
@@ -13,7 +14,8 @@ and with ``dt = 0`` the state is unchanged. The left-limit intensity at ``t`` is
 ``lambda_i(t) = mu_i(b(t)) + sum_j alpha_ij beta_ij S_ij(t)``. The compensator over ``(s, t]``
 is ``int mu_i + sum_j alpha_ij (S_ij(s) + P_j)(1 - exp(-beta_ij dt))``, so over ``[0, T]``
 
-    Lambda_i(T) = sum_b mu_ib E_b(T) + sum_j alpha_ij (N_j - S_ij(T)),   S(T) = e^{-beta (T - t_N)}(S + P),
+    Lambda_i(T) = sum_b mu_ib E_b(T) + sum_j alpha_ij (N_j - S_ij(T)),
+    S(T) = e^{-beta (T - t_N)} (S + P),
 
 and the log-likelihood is ``sum_k log lambda_{m_k}(t_k) - sum_i Lambda_i(T)`` (Ogata 1978).
 Rows with ``weight = 0`` (padding, query points) move time forward but add no event. These
@@ -88,7 +90,7 @@ def compensator_increment(
 
 
 def scan_intensity(
-    params: HawkesParams, data: HawkesData, unroll: int = 8
+    params: HawkesParams, data: HawkesData, unroll: int = 1
 ) -> tuple[ExcitationState, Float[Array, "N D"]]:
     """Final state and the left-limit intensity of every dimension at every row."""
 
@@ -106,7 +108,7 @@ def scan_intensity(
 
 
 def log_likelihood_kernel(
-    params: HawkesParams, data: HawkesData, unroll: int = 8
+    params: HawkesParams, data: HawkesData, unroll: int = 1
 ) -> Float[Array, ""]:
     """Exact log-likelihood on ``[0, T]`` by one pass of the recursion."""
 
@@ -130,11 +132,12 @@ def total_compensator(
 ) -> Float[Array, " D"]:
     """``Lambda_i(T)`` in closed form from the state at the last row."""
     s_end = jnp.exp(-params.beta * data.dt_end) * (final.decayed + final.pending[None, :])
-    return params.mu @ data.exposure + jnp.sum(params.alpha * (data.counts[None, :] - s_end), axis=1)
+    excited = jnp.sum(params.alpha * (data.counts[None, :] - s_end), axis=1)
+    return params.mu @ data.exposure + excited
 
 
 def scan_residuals(
-    params: HawkesParams, data: HawkesData, unroll: int = 8
+    params: HawkesParams, data: HawkesData, unroll: int = 1
 ) -> tuple[Float[Array, " N"], Float[Array, " D"]]:
     """Time-rescaled residuals (Brown et al. 2002).
 

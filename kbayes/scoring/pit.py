@@ -42,10 +42,13 @@ def pit_normal(
 def pit_samples(
     samples: Float[np.ndarray, "N S"], y: Float[np.ndarray, " N"], rng: Rng = None
 ) -> Float[np.ndarray, " N"]:
-    """Randomised PIT of the empirical CDF of each row of ``samples`` at ``y``.
+    """Randomised PIT of ``y`` against an ensemble / sample (rows of ``samples``).
 
-    ``u = (#{x < y} + V #{x = y}) / S``; for continuous samples (no ties) this is the fraction
-    of samples below ``y``.
+    ``u = (#{x < y} + V (#{x = y} + 1)) / (S + 1)``: the rank of ``y`` among the ``S`` members
+    with ties broken at random, spread uniformly over its rank cell (Anderson 1996 and Hamill
+    2001 rank histograms, randomised as in Czado et al. 2009). It is exactly Uniform(0, 1) when
+    ``y`` and the members are exchangeable, for any ``S``, and tends to ``F_S(y)`` as ``S``
+    grows.
     """
     x = check_real(samples, "samples", 2)
     yy = check_real(y, "y", 1)
@@ -54,7 +57,7 @@ def pit_samples(
     below = np.sum(x < yy[:, None], axis=1)
     equal = np.sum(x == yy[:, None], axis=1)
     v = np.random.default_rng(rng).random(len(yy))
-    return (below + v * equal) / x.shape[1]
+    return (below + v * (equal + 1)) / (x.shape[1] + 1)
 
 
 def pit_pmf(

@@ -1,24 +1,35 @@
 """PNG figures of calibration diagnostics: reliability diagram and PIT histogram.
 
 Drawn on a bare ``matplotlib.figure.Figure`` with the Agg canvas, so writing a PNG neither needs
-a display nor changes pyplot's global backend or figure registry.
+a display nor changes pyplot's global backend or figure registry. matplotlib is imported only
+when a figure is drawn, so importing :mod:`kbayes.scoring` stays light.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 
 from kbayes.scoring.ece import ece_from_bins
 from kbayes.scoring.pit import pit_histogram
 from kbayes.scoring.reliability import ReliabilityBins
 
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+
+def _figure(width: float, height: float) -> Figure:
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height))
+
 
 def _save(fig: Figure, path: str | Path, dpi: int) -> Path:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
     FigureCanvasAgg(fig)
@@ -40,7 +51,7 @@ def write_reliability_png(
         The path written.
     """
     series = {"forecast": bins} if isinstance(bins, ReliabilityBins) else dict(bins)
-    fig = Figure(figsize=(5.0, 6.0))
+    fig = _figure(5.0, 6.0)
     ax, hist = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
     ax.plot([0, 1], [0, 1], color="grey", lw=1, ls="--", label="perfectly reliable")
     for name, b in series.items():
@@ -87,7 +98,7 @@ def write_pit_png(
         The path written.
     """
     series = dict(u) if isinstance(u, Mapping) else {"forecast": u}
-    fig = Figure(figsize=(5.0, 3.6))
+    fig = _figure(5.0, 3.6)
     ax = fig.subplots()
     for name, values in series.items():
         counts, edges = pit_histogram(values, n_bins)

@@ -79,7 +79,7 @@ class MarketParams:
 
     quote_minutes: int = 5
     noise_sd: float = 0.25
-    noise_tau_h: float = 3.0
+    noise_tau_h: float = 8.0
     half_spread_min_c: float = 0.5
     half_spread_extra_c: float = 3.0
     top_size: float = 150.0
@@ -162,18 +162,39 @@ def _quotes(
     return fair, belief, half, bid, ask
 
 
-def _dense_book(bid: np.ndarray, ask: np.ndarray, sizes: np.ndarray) -> np.ndarray:
-    """Resting sizes ``(Q, K, side, price 0..100)`` of the standard two-level book."""
-    n_grid, k = bid.shape
-    book = np.zeros((n_grid, k, 2, 101), dtype=np.int64)
-    qi, ji = np.meshgrid(np.arange(n_grid), np.arange(k), indexing="ij")
+def _level_prices(bid: np.ndarray, ask: np.ndarray) -> np.ndarray:
+    """Own-side prices of the two resting levels, ``(Q, K, side, level)``, ``-1`` if absent."""
     no_bid = np.where(ask <= 99, 100 - ask, -1)
-    for side, best in ((YES, bid), (NO, no_bid)):
-        for lvl in range(2):
-            price = best - lvl
-            ok = (best >= 1) & (price >= 1)
-            book[qi[ok], ji[ok], side, price[ok]] = sizes[ji[ok], lvl]
-    return book
+    best = np.stack([bid, no_bid], axis=2)
+    price = np.stack([best, best - 1], axis=3)
+    return np.where((best[..., None] >= 1) & (price >= 1), price, -1)
+
+
+def _requote_deltas(
+    price: np.ndarray, sizes: np.ndarray, used: np.ndarray
+) -> tuple[np.ndarray, ...]:
+    """Size changes when each requote replaces the depleted previous book.
+
+    Args:
+        price: level prices ``(Q, K, 2, 2)``; sizes: standard sizes ``(K, 2)``;
+        used: size taken by prints from each level during each interval ``(Q, K, 2, 2)``.
+
+    Returns:
+        ``(q, j, side, price, delta)`` arrays, one row per changed price level.
+    """
+    std = np.where(price >= 0, sizes[None, :, None, :], 0)
+    old_p, old_s = price[:-1], (std - used)[:-1]
+    new_p, new_s = price[1:], std[1:]
+    cand = np.concatenate([old_p, new_p], axis=3)  # (Q-1, K, 2, 4) candidate prices
+    at_new = (new_p[..., None, :] == cand[..., :, None]) * new_s[..., None, :]
+    at_old = (old_p[..., None, :] == cand[..., :, None]) * old_s[..., None, :]
+    delta = at_new.sum(-1) - at_old.sum(-1)
+    first = np.ones(cand.shape, dtype=bool)
+    for c in range(1, 4):  # count each price once
+        first[..., c] = (cand[..., :c] != cand[..., c : c + 1]).all(axis=-1)
+    keep = first & (cand >= 1) & (delta != 0)
+    q, j, side, c = np.nonzero(keep)
+    return q + 1, j, side, cand[q, j, side, c], delta[q, j, side, c]
 
 
 def simulate_event_market(
@@ -198,7 +219,7 @@ def simulate_event_market(
         ).astype(np.int64)
         * 100
     )
-    book = _dense_book(bid, ask, sizes)
+    lvl_price = _level_prices(bid, ask)
 
     # --- taker arrivals (seconds from open) and their marks -------------------------------
     edges = np.append(grid, inp.close_ns).astype(float)
@@ -242,16 +263,14 @@ def simulate_event_market(
     hi = cum - base
     lo = hi - c_sorted
     mk_s, q_s, sd_s = mkt[order], q_of[order], side_hit[order]
-    best = np.where(
-        sd_s == YES, bid[q_s, mk_s], np.where(ask[q_s, mk_s] <= 99, 100 - ask[q_s, mk_s], -1)
-    )
-    lvl_ok = np.stack([best >= 1, best - 1 >= 1], axis=1)
-    cap = np.where(lvl_ok, sizes[mk_s], 0)
+    best = lvl_price[q_s, mk_s, sd_s, 0]
+    cap = np.where(lvl_price[q_s, mk_s, sd_s] >= 1, sizes[mk_s], 0)
     bound = np.concatenate([np.zeros((len(ks), 1), dtype=np.int64), np.cumsum(cap, axis=1)], axis=1)
     fill = np.clip(
         np.minimum(hi[:, None], bound[:, 1:]) - np.maximum(lo[:, None], bound[:, :-1]), 0, None
     )
-    t_idx, lvl = np.nonzero(fill)  # one print per (order, level touched)
+    _no_sweep(fill, cap, c_sorted, start)
+    t_idx, lvl = np.nonzero(fill)  # one print per filled order, at the best level
     pr_count = fill[t_idx, lvl]
     pr_j = mk_s[t_idx]
     pr_side = sd_s[t_idx]
@@ -273,16 +292,15 @@ def simulate_event_market(
     }
 
     # --- depleted book at the end of each interval -----------------------------------------
-    used = book.copy()
-    np.subtract.at(used, (pr_q, pr_j, pr_side, pr_price), pr_count)
-    upd = book[1:] - used[:-1]  # requote deltas at grid[1:]
-    uq, uj, us, up = np.nonzero(upd)
-    d_ts = np.concatenate([grid[1:][uq], ts])
+    used = np.zeros(lvl_price.shape, dtype=np.int64)
+    np.add.at(used, (pr_q, pr_j, pr_side, lvl), pr_count)
+    uq, uj, us, up, ud = _requote_deltas(lvl_price, sizes, used)
+    d_ts = np.concatenate([grid[uq], ts])
     d_kind = np.concatenate([np.zeros(len(uq), np.int64), np.ones(len(ts), np.int64)])
     d_j = np.concatenate([uj, pr_j])
     d_side = np.concatenate([us, pr_side])
     d_price = np.concatenate([up, pr_price])
-    d_delta = np.concatenate([upd[uq, uj, us, up], -pr_count])
+    d_delta = np.concatenate([ud, -pr_count])
     d_tie = np.concatenate([np.zeros(len(uq), np.int64), np.argsort(p_order)])
     d_order = np.lexsort((d_price, d_side, d_j, d_tie, d_kind, d_ts))
     deltas = {
@@ -294,8 +312,13 @@ def simulate_event_market(
     }
 
     # --- snapshot at open -------------------------------------------------------------------
-    sj, ss, sp = np.nonzero(book[0])
-    levels = {"j": sj, "side": ss, "price_c": sp, "size_centi": book[0][sj, ss, sp]}
+    sj, ss, sl = np.nonzero(lvl_price[0] >= 1)
+    levels = {
+        "j": sj,
+        "side": ss,
+        "price_c": lvl_price[0][sj, ss, sl],
+        "size_centi": sizes[sj, sl],
+    }
 
     tops = _tops(
         grid,
@@ -319,6 +342,30 @@ def simulate_event_market(
         trades=trades,
         tops=tops,
     )
+
+
+def _no_sweep(fill: np.ndarray, cap: np.ndarray, count: np.ndarray, start: np.ndarray) -> None:
+    """Make every order fill at one level only (in place): a taker order is a limit at the best
+    price on arrival and its remainder is cancelled, so no print is outside the quote.
+
+    The vectorised positional fill is exact until an order straddles a level boundary; the
+    (rare) groups where that happens are redone sequentially.
+    """
+    straddle = (fill > 0).sum(axis=1) > 1
+    if not straddle.any():
+        return
+    group = np.cumsum(start) - 1
+    bounds = np.flatnonzero(np.r_[start, True])
+    for g in np.unique(group[straddle]):
+        lo, hi = bounds[g], bounds[g + 1]
+        rem = cap[lo].copy()
+        for i in range(lo, hi):
+            fill[i] = 0
+            lvl = np.flatnonzero(rem > 0)
+            if len(lvl):
+                take = min(int(count[i]), int(rem[lvl[0]]))
+                fill[i, lvl[0]] = take
+                rem[lvl[0]] -= take
 
 
 def _side_top(best: np.ndarray, cap: np.ndarray, used: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -12,6 +13,18 @@ from kbayes.filters import (
     Observation,
     StateSpaceModel,
     StateSpaceParams,
+    kalman_filter,
+    particle_filter,
+    unscented_kalman_filter,
+)
+
+# Jitted once per test session: static arguments compare by value, so tests that use the same
+# model functions and shapes share one compilation (XLA compiles dominate the test time).
+KF = jax.jit(kalman_filter)
+UKF = jax.jit(unscented_kalman_filter, static_argnames=("model", "points", "repair"))
+PF = jax.jit(
+    particle_filter,
+    static_argnames=("model", "num_particles", "resample", "ess_threshold", "log_likelihood"),
 )
 
 
@@ -72,6 +85,7 @@ def linear_problem(
     m: int = 4,
     num_steps: int = 30,
     missing: bool = True,
+    noise_scale: float = 1.0,
 ) -> LinearProblem:
     """A stable linear-Gaussian model, data simulated from it, irregular ``dt``, noise
     variances per step and (optionally) missing rows and two fully missing steps."""
@@ -80,11 +94,11 @@ def linear_problem(
     b = rng.normal(size=(d, d))
     q = 0.1 * (b @ b.T / d + 0.5 * np.eye(d))
     h = rng.normal(size=(m, d))
-    r = 0.05 * np.eye(m) + 0.01
+    r = noise_scale * (0.05 * np.eye(m) + 0.01)
     m0 = rng.normal(size=d)
     p0 = np.eye(d)
     dt = rng.uniform(0.2, 2.5, num_steps)
-    noise_var = rng.uniform(0.01, 0.2, (num_steps, m))
+    noise_var = noise_scale * rng.uniform(0.01, 0.2, (num_steps, m))
     x = rng.multivariate_normal(m0, p0)
     xs, ys = [], []
     for t in range(num_steps):
@@ -101,21 +115,30 @@ def linear_problem(
         y[full] = np.nan
         noise_var[full] = np.nan
     params = LinearGaussianParams(
-        jnp.asarray(m0), jnp.asarray(p0), jnp.asarray(f), jnp.asarray(q), jnp.asarray(h), jnp.asarray(r)
+        jnp.asarray(m0),
+        jnp.asarray(p0),
+        jnp.asarray(f),
+        jnp.asarray(q),
+        jnp.asarray(h),
+        jnp.asarray(r),
     )
     obs = Observation(jnp.asarray(y), dt=jnp.asarray(dt), noise_var=jnp.asarray(noise_var))
     return LinearProblem(params, obs, np.array(xs))
 
 
+def linear_fx(x: jnp.ndarray, dt: Any, theta: Any) -> jnp.ndarray:
+    return theta[0] @ x
+
+
+def linear_hx(x: jnp.ndarray, theta: Any) -> jnp.ndarray:
+    return theta[1] @ x
+
+
+LINEAR_MODEL = StateSpaceModel(linear_fx, linear_hx)
+
+
 def linear_as_state_space(params: LinearGaussianParams) -> tuple[StateSpaceModel, StateSpaceParams]:
     """The same linear model in ``fx``/``hx`` form for the UKF and the particle filter."""
-
-    def fx(x: jnp.ndarray, dt: Any, theta: Any) -> jnp.ndarray:
-        return theta[0] @ x
-
-    def hx(x: jnp.ndarray, theta: Any) -> jnp.ndarray:
-        return theta[1] @ x
-
     ss = StateSpaceParams(
         params.initial_mean,
         params.initial_cov,
@@ -123,4 +146,4 @@ def linear_as_state_space(params: LinearGaussianParams) -> tuple[StateSpaceModel
         params.obs_cov,
         model=(params.transition_matrix, params.obs_matrix),
     )
-    return StateSpaceModel(fx, hx), ss
+    return LINEAR_MODEL, ss

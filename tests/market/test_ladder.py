@@ -159,3 +159,11 @@ def test_city_table(name: str, station: str, offset: int) -> None:
     c = city_of(name)
     assert (c.station, c.lst_offset_hours) == (station, offset)
     assert city_of(c.series) is c and city_of(station) is c
+
+
+def test_negative_strikes_in_old_tickers() -> None:
+    bs = brackets_from_tickers(["HIGHCHI-24JAN14-T-1", "HIGHCHI-24JAN14-B-0.5",
+                                "HIGHCHI-24JAN14-B1.5", "HIGHCHI-24JAN14-T2"])
+    lad = Ladder("HIGHCHI-24JAN14", tuple(bs))
+    assert lad.labels == ["-2° or below", "-1° to 0°", "1° to 2°", "3° or above"]
+    assert lad.bracket_of(0).ticker == "HIGHCHI-24JAN14-B-0.5"

@@ -127,10 +127,15 @@ def _check_strike_date(
     """Report an event whose ``strike_date`` is not its markets' ``close_time``."""
     try:
         strike = parse_utc_opt(event.get("strike_date"), "strike_date")
-        closes = {parse_utc_opt(m.get("close_time"), "close_time") for _, m in items} - {None}
     except WireError as exc:
         ctx.issue(f"{member}:{event.get('event_ticker')}", exc.field, exc.value, exc.reason)
         return
+    closes = set()
+    for _, m in items:
+        # A bad close_time is reported when its market is parsed; not twice.
+        with contextlib.suppress(WireError):
+            closes.add(parse_utc_opt(m.get("close_time"), "close_time"))
+    closes.discard(None)
     if strike is not None and closes and strike != max(closes):
         ctx.issue(
             f"{member}:{event.get('event_ticker')}",

@@ -71,6 +71,14 @@ def normalize_label(text: object) -> str:
     return str(text).translate(_DEGREE_LOOKALIKES).strip()
 
 
+def _text(value: object) -> str | None:
+    """A stripped string, or ``None`` for missing/NaN/empty values."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    out = str(value).strip()
+    return out or None
+
+
 def _num(value: object) -> float | None:
     if value is None or value == "":
         return None
@@ -250,16 +258,18 @@ def parse_market(
         market = {**market, "ticker": ticker}
     if "yes_sub_title" not in market and "market_subtitle" in market:
         market = {**market, "yes_sub_title": market["market_subtitle"]}
-    event_ticker = str(market.get("event_ticker") or event_ticker_of(ticker))
-    city = city_for(ticker, series or market.get("series_ticker"))
+    event_ticker = _text(market.get("event_ticker")) or event_ticker_of(ticker)
+    if event_ticker != event_ticker_of(ticker):
+        raise WireError("event_ticker", event_ticker, f"is not the event of ticker {ticker}")
+    series = series or _text(market.get("series_ticker"))
+    city = city_for(ticker, series)
+    if series and city_for(series, None) != city:
+        raise WireError("series_ticker", series, f"is not the series of ticker {ticker}")
     bracket, recovered = resolve_bracket(market)
     if recovered:
         raw_label = market.get("yes_sub_title") or market.get("subtitle") or ""
         note("strike_type", f"label {raw_label!r} -> {bracket.describe()}", recovered)
-    result = market.get("result")
-    result = None if result is None or str(result).strip() == "" else str(result).strip()
-    if isinstance(market.get("result"), float) and math.isnan(market["result"]):
-        result = None
+    result = _text(market.get("result"))
     if result is not None and result not in _RESULTS:
         raise WireError("result", result, f"unknown result (expected one of {sorted(_RESULTS)})")
     try:
@@ -267,25 +277,21 @@ def parse_market(
     except WireError as exc:
         note(exc.field, exc.value, f"{exc.reason}; expiration_value_f left empty")
         expiration = None
-    strike_type = market.get("strike_type")
-    if strike_type is None or (isinstance(strike_type, float) and math.isnan(strike_type)):
-        strike_type = ""
-    status = market.get("status")
     row = {
         "ticker": ticker,
         "event_ticker": event_ticker,
-        "series": str(series or market.get("series_ticker") or city.series),
+        "series": series or city.series,
         "city": city.key,
         "climate_date": event_date(event_ticker),
-        "strike_type": str(strike_type).strip() or bracket.strike_type,
+        "strike_type": _text(market.get("strike_type")) or bracket.strike_type,
         "floor_strike": _num(market.get("floor_strike")),
         "cap_strike": _num(market.get("cap_strike")),
         "lo_f": bracket.lo,
         "hi_f": bracket.hi,
-        "yes_sub_title": str(market.get("yes_sub_title") or market.get("subtitle") or "") or None,
+        "yes_sub_title": _text(market.get("yes_sub_title")) or _text(market.get("subtitle")),
         "open_time": parse_utc_opt(market.get("open_time"), "open_time"),
         "close_time": parse_utc_opt(market.get("close_time"), "close_time"),
-        "status": None if status is None or str(status) in ("", "nan") else str(status),
+        "status": _text(market.get("status")),
         "result": result,
         "expiration_value_f": expiration,
         "volume_centi": count_centi(market, "volume", required=False),
