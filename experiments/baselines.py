@@ -188,11 +188,14 @@ def _forecast_normal(ctx: RunContext, params: dict) -> dict[tuple[str, str], np.
             ctx.note(f"forecast_normal {d.label}: {len(train)} training events; "
                      f"sigma = default {params['default_sigma']}")
             continue
-        nll = np.zeros_like(grid)
-        for j, s in enumerate(grid):
-            nll[j] = -sum(np.log(max(normal_pmf(e.ladder, mu, s)[e.outcome], 1e-12))
-                          for e, mu in train)
-        sigmas[d.label] = float(grid[int(np.argmin(nll))])
+        # Likelihood of each realised bracket [lo, hi] under every sigma on the grid at once.
+        b = [e.ladder[e.outcome] for e, _ in train]
+        mu = np.array([m for _, m in train])[:, None]
+        hi = np.array([np.inf if x.hi is None else x.hi + 0.5 for x in b])[:, None]
+        lo = np.array([-np.inf if x.lo is None else x.lo - 0.5 for x in b])[:, None]
+        lik = ndtr((hi - mu) / grid[None, :]) - ndtr((lo - mu) / grid[None, :])
+        nll = -np.log(np.maximum(lik, 1e-12)).sum(axis=0)
+        sigmas[d.label] = round(float(grid[int(np.argmin(nll))]), 4)
     ctx.fitted["forecast_normal_sigma_f"] = sigmas
     for (ev, lab), mu in mus.items():
         out[(ev, lab)] = normal_pmf(events[ev].ladder, mu, sigmas[lab])

@@ -34,12 +34,12 @@ def print_import_report(report: ImportReport, console: Console, max_issues: int 
     console.print(
         f"imported {len(report.files)} files, {report.rows:,} rows in {report.seconds:.1f} s "
         f"({rate:,.0f} rows/s); {len(report.unchanged)} unchanged, {len(report.failed)} failed, "
-        f"{len(report.issues)} records skipped"
+        f"{len(report.issues)} issues reported (records skipped, or kept with a note)"
     )
     for f, why in report.failed.items():
         console.print(f"[red]failed[/] {f}: {why}")
     for issue in report.issues[:max_issues]:
-        console.print(f"[yellow]skipped[/] {issue}")
+        console.print(f"[yellow]issue[/] {issue}")
     if len(report.issues) > max_issues:
         console.print(f"... and {len(report.issues) - max_issues} more (table import_issues)")
     for f in report.unclaimed:

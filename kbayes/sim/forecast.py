@@ -33,6 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from kbayes.sim.emit import ts_col
 from kbayes.sim.seeds import rng_for
 from kbayes.sim.weather import STEP_NS, WeatherBatch, linear_path
 
@@ -115,8 +116,8 @@ def hourly_frame(
         {
             "station": [wx.city.station] * n,
             "city": [wx.city.key] * n,
-            "target_ts": pd.to_datetime(target.ravel()[keep], utc=True),
-            "issued_at": pd.to_datetime(issued.ravel()[keep], utc=True),
+            "target_ts": ts_col(target.ravel()[keep]),
+            "issued_at": ts_col(issued.ravel()[keep]),
             "lead_hours": (target.ravel()[keep] - issued.ravel()[keep]) / HOUR_NS,
             "temp_f": np.round(curve.ravel()[keep], 1),
             "dew_f": None,
@@ -153,7 +154,7 @@ def daily_frame(
             "station": [wx.city.station] * n,
             "city": [wx.city.key] * n,
             "target_date": [d for d in wx.days for _ in range(n_issue)],
-            "issued_at": pd.to_datetime(fc.issue_ns.ravel(), utc=True),
+            "issued_at": ts_col(fc.issue_ns.ravel()),
             "lead_days": (target_day[:, None] - issue_day).astype(float).ravel(),
             "tmax_f": np.round(tmax_mean, 1).ravel(),
             "tmin_f": np.round(curve_min, 1).ravel(),

@@ -1,7 +1,8 @@
 """One event's simulated market: noisy quotes around the oracle, a book, Hawkes trades.
 
-Quotes. On the quote grid ``t_q`` (every few minutes from open to close) each market ``j``
-shows the market maker's belief ``b_qj = expit(logit(p_qj) + n_qj)``: ``p`` the oracle PMF
+Quotes. On the requote grid ``t_q`` (every ``requote_minutes`` from open to close; the book itself
+lives on a finer grid on which depleted levels are refilled) each market ``j`` shows the
+market maker's belief ``b_qj = expit(logit(p_qj) + n_qj)``: ``p`` the oracle PMF
 (:mod:`kbayes.sim.posterior`) at the latest knot ``≤ t_q`` and ``n`` a stationary AR(1) noise
 in log-odds (sd ``σ_n``, e-folding time ``τ_n``). With half-spread ``h_qj = h₀ + h₁ (1 − ℓ_q)
 m_j`` cents (``ℓ`` the liquidity profile, ``m_j`` a per-market factor)::
@@ -60,7 +61,9 @@ class MarketParams:
     """Parameters of the simulated market (see the module docstring for the equations).
 
     Attributes:
-        quote_minutes: quote grid spacing.
+        quote_minutes: book grid spacing (refills after trades, top-of-book snapshots).
+        requote_minutes: how often the maker revises its belief and spread (a multiple of
+            ``quote_minutes``; quotes are held in between, as a maker does not chase noise).
         noise_sd: stationary sd ``σ_n`` of the log-odds quote noise.
         noise_tau_h: e-folding time ``τ_n`` of that noise, hours.
         half_spread_min_c: ``h₀`` (cents); 0.5 gives a 1-cent spread at best.
@@ -78,6 +81,7 @@ class MarketParams:
     """
 
     quote_minutes: int = 5
+    requote_minutes: int = 15
     noise_sd: float = 0.25
     noise_tau_h: float = 8.0
     half_spread_min_c: float = 0.5
@@ -155,6 +159,10 @@ def _quotes(
     liq = liq / _PROFILE[:, 1].max()
     factor = rng.uniform(0.7, 1.3, k)
     half = prm.half_spread_min_c + prm.half_spread_extra_c * (1.0 - liq)[:, None] * factor
+    # hold belief and spread between requotes (aligned to the hour, like the oracle's knots)
+    per = max(1, prm.requote_minutes // prm.quote_minutes)
+    hold = (np.arange(n_grid) // per) * per
+    belief, half = belief[hold], half[hold]
     bid = np.floor(100.0 * belief - half).astype(np.int64)
     ask = np.ceil(100.0 * belief + half).astype(np.int64)
     bid = np.where(bid >= 1, bid, -1)
@@ -186,12 +194,14 @@ def _requote_deltas(
     old_p, old_s = price[:-1], (std - used)[:-1]
     new_p, new_s = price[1:], std[1:]
     cand = np.concatenate([old_p, new_p], axis=3)  # (Q-1, K, 2, 4) candidate prices
-    at_new = (new_p[..., None, :] == cand[..., :, None]) * new_s[..., None, :]
-    at_old = (old_p[..., None, :] == cand[..., :, None]) * old_s[..., None, :]
-    delta = at_new.sum(-1) - at_old.sum(-1)
+    delta = np.zeros(cand.shape, dtype=np.int64)
+    for lvl in range(2):  # explicit small loops: reductions over tiny axes are slow
+        delta += (new_p[..., lvl : lvl + 1] == cand) * new_s[..., lvl : lvl + 1]
+        delta -= (old_p[..., lvl : lvl + 1] == cand) * old_s[..., lvl : lvl + 1]
     first = np.ones(cand.shape, dtype=bool)
     for c in range(1, 4):  # count each price once
-        first[..., c] = (cand[..., :c] != cand[..., c : c + 1]).all(axis=-1)
+        for c0 in range(c):
+            first[..., c] &= cand[..., c] != cand[..., c0]
     keep = first & (cand >= 1) & (delta != 0)
     q, j, side, c = np.nonzero(keep)
     return q + 1, j, side, cand[q, j, side, c], delta[q, j, side, c]

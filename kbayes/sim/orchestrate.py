@@ -100,6 +100,8 @@ class SimConfig:
             raise ValueError(f"knot_minutes={self.knot_minutes}: must be a positive multiple of 5")
         if self.market.quote_minutes % 5 or self.market.quote_minutes <= 0:
             raise ValueError("market.quote_minutes must be a positive multiple of 5")
+        if self.market.requote_minutes % self.market.quote_minutes:
+            raise ValueError("market.requote_minutes must be a multiple of market.quote_minutes")
         for c in self.cities:
             if c not in CITIES:
                 raise KeyError(f"unknown city {c!r}; known: {sorted(CITIES)}")

@@ -144,20 +144,21 @@ def mc_draws(rngs: list[np.random.Generator], ev: EventPaths, n: int) -> MCDraws
     """Draw ``n`` common-random-number paths per event (one generator per event)."""
     e = len(rngs)
     z = np.empty((e, n, 3))
-    eps = np.empty((e, n, STEPS))
-    exc = np.empty((e, n, STEPS))
+    eps = np.empty((e, n, STEPS), dtype=np.float32)
+    exc = np.empty((e, n, STEPS), dtype=np.float32)
     for i, rng in enumerate(rngs):
         z[i] = rng.standard_normal((n, 3))
         # stratify the dominant factor (the peak level): one draw per 1/n-quantile, shuffled
         z[i, :, 0] = ndtri((rng.permutation(n) + rng.random(n)) / n)
-        eps[i] = rng.standard_normal((n, STEPS))
-        exc[i] = rng.exponential(1.0, (n, STEPS)) * ev.excursion_mean[i]
-    drive = eps * ev.sigma[:, None, :]
-    drive[..., 0] = eps[..., 0] * np.sqrt(ev.v0)[:, None]
+        rng.standard_normal(dtype=np.float32, out=eps[i])
+        rng.standard_exponential(dtype=np.float32, out=exc[i])
+    exc *= ev.excursion_mean[:, None, None].astype(np.float32)
+    drive = eps * ev.sigma[:, None, :].astype(np.float32)
+    drive[..., 0] = eps[..., 0] * np.sqrt(ev.v0)[:, None].astype(np.float32)
     rho = np.empty_like(drive)
     for i in range(e):
-        rho[i] = lfilter([1.0], [1.0, -ev.phi[i]], drive[i], axis=-1)
-    return MCDraws(z=z, rho=rho.astype(np.float32), fut=(rho + exc).astype(np.float32))
+        rho[i] = lfilter(np.float32([1.0]), np.float32([1.0, -ev.phi[i]]), drive[i], axis=-1)
+    return MCDraws(z=z, rho=rho, fut=rho + exc)
 
 
 def max_cdf(
@@ -201,7 +202,7 @@ def max_cdf(
         for b in range(0, len(sel), block):
             q = sel[b : b + block]
             e = event[q]
-            theta = mean[q][:, None, :] + (chol[q][:, None, :, :] * mc.z[e][:, :, None, :]).sum(-1)
+            theta = mean[q][:, None, :] + np.matmul(mc.z[e], np.swapaxes(chol[q], 1, 2))
             if k == 0:
                 frac = np.ones((len(q), n_thr))
             else:

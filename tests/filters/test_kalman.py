@@ -9,7 +9,6 @@ from scipy.stats import multivariate_normal
 
 from kbayes.filters import (
     GaussianState,
-    LinearGaussianParams,
     LinearGaussianStep,
     Observation,
     kalman,
@@ -46,43 +45,41 @@ def numpy_kalman(
     return np.array(means), np.array(covs), np.array(lls)
 
 
-def time_varying_steps(
-    rng: np.random.Generator, num_steps: int = 12, d: int = 2, m: int = 3
-) -> tuple[np.ndarray, ...]:
-    fs = rng.normal(size=(num_steps, d, d)) * 0.5 + np.eye(d)
-    bq = rng.normal(size=(num_steps, d, d))
-    qs = 0.1 * (bq @ bq.transpose(0, 2, 1)) + 0.05 * np.eye(d)
-    hs = rng.normal(size=(num_steps, m, d))
-    br = rng.normal(size=(num_steps, m, m))
-    rs = 0.1 * (br @ br.transpose(0, 2, 1)) + 0.1 * np.eye(m)
-    ys = rng.normal(size=(num_steps, m))
-    ys[rng.uniform(size=ys.shape) < 0.3] = np.nan
-    ys[5] = np.nan
-    return fs, qs, hs, rs, ys
-
-
 def test_time_varying_matches_numpy_reference() -> None:
     rng = np.random.default_rng(1)
-    fs, qs, hs, rs, ys = time_varying_steps(rng)
-    m0, p0 = rng.normal(size=2), np.diag([1.0, 2.0])
-    nan = jnp.full((2, 2), jnp.nan)  # every step overrides F, Q, H, R
-    params = LinearGaussianParams(jnp.asarray(m0), jnp.asarray(p0), nan, nan, nan, nan)
+    problem = linear_problem(rng)
+    t_len, (m, d) = problem.obs.y.shape[0], problem.params.obs_matrix.shape
+    fs = rng.normal(size=(t_len, d, d)) * 0.5 + np.eye(d)
+    bq = rng.normal(size=(t_len, d, d))
+    qs = 0.1 * (bq @ bq.transpose(0, 2, 1)) + 0.05 * np.eye(d)
+    hs = rng.normal(size=(t_len, m, d))
+    br = rng.normal(size=(t_len, m, m))
+    rs = 0.1 * (br @ br.transpose(0, 2, 1)) + 0.1 * np.eye(m)
+    ys, nv = np.asarray(problem.obs.y), np.asarray(problem.obs.noise_var)
+    m0, p0 = np.asarray(problem.params.initial_mean), np.asarray(problem.params.initial_cov)
+    # every step overrides F, Q, H, R: NaN defaults prove the overrides are used
+    params = jax.tree_util.tree_map(lambda a: jnp.full_like(a, jnp.nan), problem.params)._replace(
+        initial_mean=problem.params.initial_mean, initial_cov=problem.params.initial_cov
+    )
     steps = LinearGaussianStep(
-        y=jnp.asarray(ys),
-        dt=jnp.full(len(ys), 7.0),  # ignored: every step gives Q_t explicitly
+        y=problem.obs.y,
+        dt=problem.obs.dt,  # ignored for Q: every step gives Q_t explicitly
+        noise_var=problem.obs.noise_var,
         transition_matrix=jnp.asarray(fs),
         process_cov=jnp.asarray(qs),
         obs_matrix=jnp.asarray(hs),
         obs_cov=jnp.asarray(rs),
     )
     state, info = KF(params, steps)
-    ref_m, ref_p, ref_ll = numpy_kalman(m0, p0, fs, qs, hs, rs, ys)
+    r_t = rs + np.stack([np.diag(v) for v in np.nan_to_num(nv)])
+    ref_m, ref_p, ref_ll = numpy_kalman(m0, p0, fs, qs, hs, r_t, ys)
     np.testing.assert_allclose(info.filtered_mean, ref_m, atol=1e-10)
     np.testing.assert_allclose(info.filtered_cov, ref_p, atol=1e-10)
     np.testing.assert_allclose(info.log_likelihood, ref_ll, atol=1e-10)
     np.testing.assert_allclose(state.log_likelihood, ref_ll.sum(), atol=1e-9)
-    assert info.log_likelihood[5] == 0.0
-    assert not info.observed[5].any()
+    for t in FULLY_MISSING:
+        assert info.log_likelihood[t] == 0.0
+        assert not info.observed[t].any()
 
 
 def test_log_likelihood_equals_batch_gaussian_likelihood() -> None:
