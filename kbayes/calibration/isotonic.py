@@ -133,7 +133,7 @@ def _pool_ties(
     wo: list[float] = []
     cur_x, cur_y, cur_w = float(x[0]), 0.0, 0.0
     for xj, yj, wj in zip(x.tolist(), y.tolist(), w.tolist(), strict=True):
-        if xj != cur_x:
+        if xj - cur_x >= _RESOLUTION:
             xo.append(cur_x)
             wo.append(cur_w)
             yo.append(cur_y / cur_w)

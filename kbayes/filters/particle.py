@@ -27,7 +27,6 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
-from jax import lax
 from jaxtyping import Array, Bool, Float, PRNGKeyArray
 
 from kbayes.filters.algorithm import FilterAlgorithm, scan_filter
@@ -169,13 +168,13 @@ def bootstrap_particle(
         ess = effective_sample_size(log_w)
         mean, cov = weighted_moments(particles, log_w)
 
-        def resampled(args: tuple[Array, Array]) -> tuple[Array, Array]:
-            x, lw = args
-            idx = resampler(key_resample, lw)
-            return x[idx], jnp.full_like(lw, -math.log(n))
-
+        # Ancestors are drawn every step and used only when the ESS is low: a select, not a
+        # ``lax.cond``, so the step compiles to one straight-line program (and ``vmap`` would
+        # turn a cond into a select anyway).
         do_resample = ess < ess_threshold * n
-        particles, log_w = lax.cond(do_resample, resampled, lambda a: a, (particles, log_w))
+        ancestors = jnp.where(do_resample, resampler(key_resample, log_w), jnp.arange(n))
+        particles = particles[ancestors]
+        log_w = jnp.where(do_resample, jnp.full_like(log_w, -math.log(n)), log_w)
         new_state = ParticleState(particles, log_w, state.log_likelihood + increment)
         info = ParticleInfo(increment, ess, do_resample, observed, mean, cov)
         return new_state, info

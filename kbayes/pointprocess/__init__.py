@@ -31,7 +31,7 @@ from kbayes.pointprocess.events import (
     check_events,
     prepare,
 )
-from kbayes.pointprocess.fit import FitInfo, FitResult, FreeIndex, fit
+from kbayes.pointprocess.mle import FitInfo, FitResult, FreeIndex, fit
 from kbayes.pointprocess.goodness import ks_table, time_rescaled_residuals, uniform_residuals
 from kbayes.pointprocess.gradient import log_likelihood_and_grad, log_likelihood_fast
 from kbayes.pointprocess.likelihood import (
@@ -62,7 +62,7 @@ from kbayes.pointprocess.recursion import (
     scan_intensity,
     scan_residuals,
 )
-from kbayes.pointprocess.simulate import simulate
+from kbayes.pointprocess.thinning import simulate
 from kbayes.pointprocess.structure import as_tying, bracket_structure
 
 __all__ = [

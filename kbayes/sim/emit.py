@@ -38,7 +38,9 @@ def str_col(codes: np.ndarray, categories: list[str]) -> pd.api.extensions.Exten
 def ts_col(ns: np.ndarray) -> pd.DatetimeIndex:
     """Aware UTC timestamps from int64 nanoseconds since the epoch."""
     # (pd.to_datetime(ints, utc=True) is ~100x slower on large arrays)
-    return pd.DatetimeIndex(np.asarray(ns, dtype=np.int64).astype("datetime64[ns]")).tz_localize("UTC")
+    return pd.DatetimeIndex(np.asarray(ns, dtype=np.int64).astype("datetime64[ns]")).tz_localize(
+        "UTC"
+    )
 
 
 def opt_int(values: np.ndarray, absent: np.ndarray) -> pd.api.extensions.ExtensionArray:

@@ -6,7 +6,8 @@
    official highs of ``n_prior_years`` earlier years over the same calendar span;
 2. the daily forecast means and the ladder listed at open (:mod:`kbayes.sim.ladder`);
 3. the oracle PMF of the official high over the ladder at knots (every ``knot_minutes``
-   during the climate day, at open and at every forecast issue; :mod:`kbayes.sim.posterior`);
+   from 06:00 to 22:00 LST of the climate day, every ``night_knot_minutes`` outside those
+   hours, at open and at every forecast issue; :mod:`kbayes.sim.posterior`);
 4. the market: quotes, book and trades (:mod:`kbayes.sim.market`);
 5. typed frames for every record kind (columns exactly those of
    :mod:`kbayes.market.records`, validated by :func:`kbayes.io.frames.conform`) plus the
@@ -43,7 +44,7 @@ from kbayes.market.records import (
     WeatherObsRecord,
 )
 from kbayes.sim.climate import climate_params
-from kbayes.sim.emit import EventMeta, market_frames, ts_col
+from kbayes.sim.emit import EventMeta, market_frames, str_col, ts_col
 from kbayes.sim.forecast import ForecastInfo, daily_frame, hourly_frame, simulate_forecasts
 from kbayes.sim.ladder import MarketSpec, build_ladder, event_ticker, interior_edges, ladder_specs
 from kbayes.sim.market import EventInputs, EventTape, MarketParams, simulate_event_market
@@ -78,7 +79,10 @@ class SimConfig:
         seed: master seed; every (city, day, component) stream derives from it.
         n_prior_years: earlier years of official highs to emit (same calendar span).
         n_mc: Monte Carlo paths of the oracle posterior per event.
-        knot_minutes: spacing of oracle updates during the climate day (multiple of 5).
+        knot_minutes: spacing of oracle updates 06:00-22:00 LST of the climate day
+            (a multiple of 5 dividing 60).
+        night_knot_minutes: spacing of oracle updates outside those hours (a multiple of
+            ``knot_minutes`` dividing 60); the night posterior moves slowly and costs most.
         market: quote, book and order-flow parameters.
         source: the ``source`` / ``provider`` value of every record.
     """
@@ -90,14 +94,20 @@ class SimConfig:
     n_prior_years: int = 5
     n_mc: int = 256
     knot_minutes: int = 15
+    night_knot_minutes: int = 60
     market: MarketParams = field(default_factory=MarketParams)
     source: str = "sim"
 
     def __post_init__(self) -> None:
         if self.n_days < 1:
             raise ValueError(f"n_days={self.n_days}: need at least one day")
-        if self.knot_minutes % 5 or self.knot_minutes <= 0:
-            raise ValueError(f"knot_minutes={self.knot_minutes}: must be a positive multiple of 5")
+        if self.knot_minutes % 5 or self.knot_minutes <= 0 or 60 % self.knot_minutes:
+            raise ValueError(f"knot_minutes={self.knot_minutes}: a multiple of 5 dividing 60")
+        if self.night_knot_minutes % self.knot_minutes or 60 % self.night_knot_minutes:
+            raise ValueError(
+                f"night_knot_minutes={self.night_knot_minutes}: a multiple of knot_minutes "
+                "dividing 60"
+            )
         if self.market.quote_minutes % 5 or self.market.quote_minutes <= 0:
             raise ValueError("market.quote_minutes must be a positive multiple of 5")
         if self.market.requote_minutes % self.market.quote_minutes:
@@ -201,10 +211,9 @@ def _shift_years(day: dt.date, years: int) -> dt.date:
 
 
 def simulate(config: SimConfig | None = None) -> SimResult:
-    """Simulate ``config`` (default: :class:`SimConfig` ()); same config, same output bit for bit."""
+    """Simulate ``config`` (default :class:`SimConfig`); same config, same output bit for bit."""
     cfg = config or SimConfig()
     days = cfg.days
-    src = cfg.source
     wx_by_city: dict[str, WeatherBatch] = {}
     fc_by_city: dict[str, ForecastInfo] = {}
     events: list[_Event] = []
@@ -251,7 +260,10 @@ def _oracle(
     tmax_mean: dict[str, np.ndarray],
 ) -> None:
     """Forecast means, ladders and the oracle PMF at every knot, block by block of events."""
-    knot_ns_step = cfg.knot_minutes * MIN_NS
+    minutes = np.arange(0, 24 * 60, cfg.knot_minutes)
+    hour = minutes // 60
+    day_offsets = minutes[((hour >= 6) & (hour < 22)) | (minutes % cfg.night_knot_minutes == 0)]
+    day_offsets_ns = day_offsets.astype(np.int64) * MIN_NS
     for b in range(0, len(events), _EVENT_BLOCK):
         block = events[b : b + _EVENT_BLOCK]
         models = [wx_by_city[ev.city.key].model for ev in block]
@@ -291,7 +303,7 @@ def _oracle(
         for i, ev in enumerate(block):
             fc = fc_by_city[ev.city.key]
             issues = fc.issue_ns[ev.day_index]
-            day_knots = ev.ws_ns + knot_ns_step * np.arange(24 * 60 // cfg.knot_minutes)
+            day_knots = ev.ws_ns + day_offsets_ns
             t = np.unique(np.concatenate([[ev.open_ns], issues[issues > ev.open_ns], day_knots]))
             t = t[(t >= ev.open_ns) & (t < ev.close_ns)]
             step = np.clip(-((ev.ws_ns - t) // STEP_NS) - 1, -1, STEPS - 1)  # obs stamped < t
@@ -309,7 +321,7 @@ def _oracle(
             [fc_list[e].sd[d, i] for e, d, i in zip(q_ev_a, d_idx, q_issue_a, strict=True)]
         )
         mean = np.empty_like(pm)
-        chol = np.empty(pm.shape + (3,))
+        chol = np.empty((*pm.shape, 3))
         pre = q_step_a < 0
         if pre.any():
             mean[pre], chol[pre] = theta_posterior(pm[pre], ps[pre])
@@ -370,18 +382,7 @@ def _assemble(
                 "forecast_at_open_f": ev.forecast_open,
             }
         )
-        nk, nm = ev.knot_pmf.shape
-        fair.append(
-            pd.DataFrame(
-                {
-                    "event_ticker": ev.ticker,
-                    "ticker": np.tile(np.array([s.ticker for s in ev.specs], dtype=object), nk),
-                    "ts": ts_col(np.repeat(ev.knot_ns, nm)),
-                    "step": np.repeat(ev.knot_step, nm),
-                    "p": ev.knot_pmf.ravel(),
-                }
-            )
-        )
+        fair.append(ev)
     frames = market_frames(metas, tapes, src)
     obs, hourly, daily, official_rows, paths = [], [], [], [], []
     for key, wx in wx_by_city.items():
@@ -427,8 +428,26 @@ def _assemble(
         config=cfg,
         **out,
         truth=pd.DataFrame(truth),
-        fair=pd.concat(fair, ignore_index=True),
+        fair=_fair_frame(fair),
         paths=pd.concat(paths, ignore_index=True),
+    )
+
+
+def _fair_frame(events: list[_Event]) -> pd.DataFrame:
+    """The oracle PMF at every knot: ``event_ticker, ticker, ts, step, p`` (long format)."""
+    k = len(events[0].specs)
+    n_knots = np.array([len(ev.knot_ns) for ev in events])
+    ev_idx = np.repeat(np.arange(len(events)), n_knots * k)
+    j = np.concatenate([np.tile(np.arange(k), n) for n in n_knots])
+    tickers = [s.ticker for ev in events for s in ev.specs]
+    return pd.DataFrame(
+        {
+            "event_ticker": str_col(ev_idx, [ev.ticker for ev in events]),
+            "ticker": str_col(ev_idx * k + j, tickers),
+            "ts": ts_col(np.concatenate([np.repeat(ev.knot_ns, k) for ev in events])),
+            "step": np.concatenate([np.repeat(ev.knot_step, k) for ev in events]),
+            "p": np.concatenate([ev.knot_pmf.ravel() for ev in events]),
+        }
     )
 
 

@@ -112,7 +112,7 @@ def theta_posterior(
         prior_mean, prior_sd: forecast posterior ``N(m, diag(s²))``, ``(P, 3)``.
         prec, info: cumulative data statistics at the last observed step, or ``None`` (no data).
     """
-    lam = np.zeros(prior_mean.shape + (3,))
+    lam = np.zeros((*prior_mean.shape, 3))
     idx = np.arange(3)
     lam[:, idx, idx] = 1.0 / prior_sd**2
     h = prior_mean / prior_sd**2

@@ -136,8 +136,8 @@ def unpack(free: FreeParams, index: FreeIndex, fixed: HawkesParams) -> HawkesPar
 
 
 def _inv_softplus(x: np.ndarray) -> np.ndarray:
-    x = np.asarray(x, np.float64)
-    return np.where(x > 30.0, x, np.log(np.expm1(np.maximum(x, 1e-300))))
+    x = np.maximum(np.asarray(x, np.float64), 1e-300)
+    return x + np.log(-np.expm1(-x))
 
 
 def _neg_log_lik_u(
@@ -183,7 +183,8 @@ def _run_lbfgs(
 
     state0 = opt.init(u0)
     u, state, _ = jax.lax.while_loop(cond, step, (u0, state0, jnp.asarray(jnp.inf, scale.dtype)))
-    value, grad = jax.value_and_grad(fun)(u)
+    # the line search stores the value and gradient at the accepted point
+    value, grad = otu.tree_get(state, "value"), otu.tree_get(state, "grad")
     return u, value, _gnorm(grad), otu.tree_get(state, "count")
 
 
