@@ -111,7 +111,7 @@ def test_masked_gaussian_log_likelihood_matches_scipy() -> None:
 
 
 def test_agrees_with_kalman_and_error_shrinks_with_particles(problem: LinearProblem) -> None:
-    seeds = range(10)
+    seeds = range(8)
     mean_small, ll_small = pf_errors(problem, SMALL, seeds)
     mean_large, ll_large = pf_errors(problem, LARGE, seeds)
     # Monte Carlo error: filtered means within a small fraction of the posterior sd ...

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pandas as pd
 
 from kbayes.sim import SimConfig, SimResult
 
 #: Small but complete configuration for the fast structural tests.
-SMALL = SimConfig(
-    start=pd.Timestamp("2025-03-07").date(), n_days=5, cities=("NY", "CHI"), seed=7, n_prior_years=2
-)  # spans the US DST switch (2025-03-09): open times move by an hour
+# spans the US DST switch (2025-03-09), so the 10:00 ET open moves by an hour in UTC
+SMALL = SimConfig(start=dt.date(2025, 3, 7), n_days=5, cities=("NY", "CHI"), seed=7, n_prior_years=2)
 
 
 def decision_times(result: SimResult, hours: list[float]) -> pd.DataFrame:
