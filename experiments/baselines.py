@@ -35,8 +35,12 @@ DEFAULTS = {
     "market_last": {"floor_cents": 1},
     "market_vwap30": {"window_minutes": 30},
     "climatology": {"kernel_sigma_f": 2.0, "min_values": 20},
-    "forecast_normal": {"provider": "visualcrossing", "sigma_grid_min": 0.5,
-                        "sigma_grid_max": 12.0, "default_sigma": 3.0},
+    "forecast_normal": {
+        "provider": "visualcrossing",
+        "sigma_grid_min": 0.5,
+        "sigma_grid_max": 12.0,
+        "default_sigma": 3.0,
+    },
 }
 
 
@@ -68,15 +72,15 @@ def market_prices(
     q = grid[["ticker", "t"]].copy()
     q["_row"] = np.arange(len(q))
     q = q.sort_values("t", kind="mergesort")
-    at_t = pd.merge_asof(q, tr, left_on="t", right_on="ts", by="ticker",
-                         allow_exact_matches=False)
+    at_t = pd.merge_asof(q, tr, left_on="t", right_on="ts", by="ticker", allow_exact_matches=False)
     last = at_t["yes_price_cc"].astype(float)
     if window_minutes is None:
         price = last
     else:
         q0 = q.assign(t=q["t"] - pd.Timedelta(minutes=window_minutes))
-        at_0 = pd.merge_asof(q0, tr, left_on="t", right_on="ts", by="ticker",
-                             allow_exact_matches=False)
+        at_0 = pd.merge_asof(
+            q0, tr, left_on="t", right_on="ts", by="ticker", allow_exact_matches=False
+        )
         dv = at_t["cum_v"].fillna(0.0).to_numpy() - at_0["cum_v"].fillna(0.0).to_numpy()
         dpv = at_t["cum_pv"].fillna(0.0).to_numpy() - at_0["cum_pv"].fillna(0.0).to_numpy()
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -96,15 +100,15 @@ def _normalise(grid: pd.DataFrame, price: pd.Series) -> dict[tuple[str, str], np
     return out
 
 
-def climatology_pmf(
-    ladder: Ladder, history: np.ndarray, sigma: float
-) -> np.ndarray:
+def climatology_pmf(ladder: Ladder, history: np.ndarray, sigma: float) -> np.ndarray:
     """Kernel-smoothed PMF of the whole-°F high from past values, summed over the ladder."""
     lo, hi = float(history.min()) - 6 * sigma - 2, float(history.max()) + 6 * sigma + 2
     grid = np.arange(np.floor(lo), np.ceil(hi) + 1)
     # Mass of each integer n: kernel integrated over [n - .5, n + .5].
-    mass = (ndtr((grid[:, None] + 0.5 - history[None, :]) / sigma)
-            - ndtr((grid[:, None] - 0.5 - history[None, :]) / sigma)).sum(axis=1)
+    mass = (
+        ndtr((grid[:, None] + 0.5 - history[None, :]) / sigma)
+        - ndtr((grid[:, None] - 0.5 - history[None, :]) / sigma)
+    ).sum(axis=1)
     mass /= mass.sum()
     cdf_vals = np.cumsum(mass)
 
@@ -151,15 +155,18 @@ def _climatology(ctx: RunContext, params: dict) -> dict[tuple[str, str], np.ndar
         for d in ctx.config.decision_times:
             out[(e.event_ticker, d.label)] = p
     if missing:
-        ctx.note(f"climatology: {missing} events lack >= {params['min_values']} earlier "
-                 "same-month official highs and are not scored for this model")
+        ctx.note(
+            f"climatology: {missing} events lack >= {params['min_values']} earlier "
+            "same-month official highs and are not scored for this model"
+        )
     return out
 
 
 def _forecast_normal(ctx: RunContext, params: dict) -> dict[tuple[str, str], np.ndarray]:
     fc = ctx.data.store.query(
         "SELECT station, target_date, issued_at, tmax_f FROM forecast_daily "
-        "WHERE provider = ? AND tmax_f IS NOT NULL ORDER BY issued_at", [params["provider"]]
+        "WHERE provider = ? AND tmax_f IS NOT NULL ORDER BY issued_at",
+        [params["provider"]],
     )
     out: dict[tuple[str, str], np.ndarray] = {}
     if fc.empty:
@@ -181,12 +188,17 @@ def _forecast_normal(ctx: RunContext, params: dict) -> dict[tuple[str, str], np.
     grid = np.linspace(params["sigma_grid_min"], params["sigma_grid_max"], 116)
     sigmas: dict[str, float] = {}
     for d in ctx.config.decision_times:
-        train = [(events[ev], mu) for (ev, lab), mu in mus.items()
-                 if lab == d.label and events[ev].split == "train"]
+        train = [
+            (events[ev], mu)
+            for (ev, lab), mu in mus.items()
+            if lab == d.label and events[ev].split == "train"
+        ]
         if len(train) < 5:
             sigmas[d.label] = params["default_sigma"]
-            ctx.note(f"forecast_normal {d.label}: {len(train)} training events; "
-                     f"sigma = default {params['default_sigma']}")
+            ctx.note(
+                f"forecast_normal {d.label}: {len(train)} training events; "
+                f"sigma = default {params['default_sigma']}"
+            )
             continue
         # Likelihood of each realised bracket [lo, hi] under every sigma on the grid at once.
         b = [e.ladder[e.outcome] for e, _ in train]
@@ -201,8 +213,10 @@ def _forecast_normal(ctx: RunContext, params: dict) -> dict[tuple[str, str], np.
         out[(ev, lab)] = normal_pmf(events[ev].ladder, mu, sigmas[lab])
     unscored = len(ctx.data.events) * len(ctx.config.decision_times) - len(out)
     if unscored:
-        ctx.note(f"forecast_normal: {unscored} event-times have no forecast issued before the "
-                 "decision time and are not scored for this model")
+        ctx.note(
+            f"forecast_normal: {unscored} event-times have no forecast issued before the "
+            "decision time and are not scored for this model"
+        )
     return out
 
 
@@ -222,12 +236,12 @@ def run(ctx: RunContext) -> pd.DataFrame:
             trades = ctx.data.trades()
             floor = params["market_last"]["floor_cents"] * 100
             if "market_last" in wanted:
-                forecasts["market_last"] = _normalise(grid, market_prices(grid, trades, None,
-                                                                          floor))
+                forecasts["market_last"] = _normalise(
+                    grid, market_prices(grid, trades, None, floor)
+                )
             if "market_vwap30" in wanted:
                 w = params["market_vwap30"]["window_minutes"]
-                forecasts["market_vwap30"] = _normalise(grid, market_prices(grid, trades, w,
-                                                                            floor))
+                forecasts["market_vwap30"] = _normalise(grid, market_prices(grid, trades, w, floor))
     if "climatology" in wanted:
         with ctx.step("climatology"):
             forecasts["climatology"] = _climatology(ctx, params["climatology"])
@@ -238,9 +252,11 @@ def run(ctx: RunContext) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["model", "decision_time", "event_ticker", "probs"])
 
 
-KIND = register_kind(ExperimentKind(
-    name="baselines",
-    run=run,
-    defaults=DEFAULTS,
-    description="market last-trade and 30-min VWAP, climatology, Normal around the forecast",
-))
+KIND = register_kind(
+    ExperimentKind(
+        name="baselines",
+        run=run,
+        defaults=DEFAULTS,
+        description="market last-trade and 30-min VWAP, climatology, Normal around the forecast",
+    )
+)

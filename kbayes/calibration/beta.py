@@ -1,4 +1,3 @@
-# ruff: noqa: F722
 """Beta calibration: a three-parameter logistic map of ``ln p`` and ``ln(1 - p)``.
 
 Kull, Silva Filho & Flach (2017), "Beta calibration: a well-founded and easily implemented

@@ -1,4 +1,3 @@
-# ruff: noqa: F722
 """Cross-validation by contiguous blocks of days, and hyper-parameter selection with it.
 
 Forecast errors of daily highs are correlated from one day to the next, and one day carries

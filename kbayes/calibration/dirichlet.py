@@ -1,4 +1,3 @@
-# ruff: noqa: F722
 """Dirichlet calibration of bracket PMFs with ODIR regularisation.
 
 Kull, Perello-Nieto, Kängsepp, Silva Filho, Song & Flach (2019), "Beyond temperature scaling:

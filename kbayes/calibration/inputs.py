@@ -1,4 +1,3 @@
-# ruff: noqa: F722
 """Validation and clipping of the probabilities, scores and labels that calibration maps take.
 
 Every public fit/apply function in :mod:`kbayes.calibration` passes its array arguments through

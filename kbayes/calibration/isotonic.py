@@ -1,4 +1,3 @@
-# ruff: noqa: F722
 """Isotonic calibration: the non-decreasing step map fitted by pool-adjacent-violators (PAV).
 
 Ayer, Brunk, Ewing, Reid & Silverman (1955), "An empirical distribution function for sampling

@@ -1,4 +1,3 @@
-# ruff: noqa: F722
 """Weighted binary logistic regression on two features: the fit behind Platt, temperature, beta.
 
 All three parametric binary maps are logistic regressions of the 0/1 outcome on features of the

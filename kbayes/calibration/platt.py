@@ -1,4 +1,3 @@
-# ruff: noqa: F722
 """Platt scaling: a logistic map of the forecast's logit (or of a raw score).
 
 Platt (1999), "Probabilistic outputs for support vector machines and comparisons to regularized

@@ -1,4 +1,3 @@
-# ruff: noqa: F722
 """Temperature scaling, binary and over the bracket vector.
 
 Guo, Pleiss, Sun & Weinberger (2017), "On calibration of modern neural networks":

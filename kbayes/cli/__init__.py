@@ -30,8 +30,10 @@ def _cmd_run(args: argparse.Namespace, console: Console) -> int:
         raw["data"] = data
         config = parse_config(raw, base_dir=Path.cwd())
     results, out_dir = run_experiment(config, out=args.out, console=console)
-    show = results[(results["city"] == "all") & (results["split"] == ("test" if (
-        results["split"] == "test").any() else "all"))]
+    show = results[
+        (results["city"] == "all")
+        & (results["split"] == ("test" if (results["split"] == "test").any() else "all"))
+    ]
     _print_table(console, show.drop(columns=["kind", "city"]), f"{config.name}: {out_dir}")
     return 0
 
@@ -63,13 +65,17 @@ def _cmd_summary(args: argparse.Namespace, console: Console) -> int:
     from kbayes.io.summary import coverage, observation_gaps
 
     if not Path(args.store).is_file():
-        console.print(f"[red]error[/]: store {args.store!r} does not exist; run `kbayes data import`")
+        console.print(
+            f"[red]error[/]: store {args.store!r} does not exist; run `kbayes data import`"
+        )
         return 2
     with DuckDBStore(args.store, read_only=True) as store:
         _print_table(console, coverage(store), f"coverage of {args.store}")
         _print_table(console, observation_gaps(store), "weather observation gaps > 60 min")
-        issues = store.query("SELECT source_file, count(*) AS skipped FROM import_issues "
-                             "GROUP BY source_file ORDER BY skipped DESC")
+        issues = store.query(
+            "SELECT source_file, count(*) AS skipped FROM import_issues "
+            "GROUP BY source_file ORDER BY skipped DESC"
+        )
         if not issues.empty:
             _print_table(console, issues, "records skipped at import (table import_issues)")
     return 0
@@ -110,7 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
     dsub = data.add_subparsers(dest="data_command", required=True)
     imp = dsub.add_parser("import", help="import every real file under a folder")
     imp.add_argument("--from", dest="source", required=True, help="data folder (../shared/data)")
-    imp.add_argument("--store", default=DEFAULT_STORE, help=f"DuckDB file (default {DEFAULT_STORE})")
+    imp.add_argument(
+        "--store", default=DEFAULT_STORE, help=f"DuckDB file (default {DEFAULT_STORE})"
+    )
     imp.add_argument("--force", action="store_true", help="re-import files whose hash is unchanged")
     imp.add_argument("--strict", action="store_true", help="exit 1 if any file failed")
     imp.set_defaults(func=_cmd_import)

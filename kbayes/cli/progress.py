@@ -16,8 +16,13 @@ def import_with_progress(
 ) -> ImportReport:
     """Run :func:`kbayes.io.ingest.run_import` with a progress bar and print the skip report."""
     with Progress(
-        TextColumn("[bold]import[/]"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        TextColumn("{task.description}"), console=console, transient=False,
+        TextColumn("[bold]import[/]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+        console=console,
+        transient=False,
     ) as bar:
         task = bar.add_task("", total=None)
 

@@ -10,6 +10,17 @@ from kbayes.experiment.config import (
 from kbayes.experiment.registry import ExperimentKind, get_kind, known_kinds, register_kind
 from kbayes.experiment.runner import RunContext, run_experiment, score_forecasts
 
-__all__ = ["ConfigError", "DecisionTime", "ExperimentConfig", "ExperimentKind", "RunContext",
-           "get_kind", "known_kinds", "load_config", "parse_config", "register_kind",
-           "run_experiment", "score_forecasts"]
+__all__ = [
+    "ConfigError",
+    "DecisionTime",
+    "ExperimentConfig",
+    "ExperimentKind",
+    "RunContext",
+    "get_kind",
+    "known_kinds",
+    "load_config",
+    "parse_config",
+    "register_kind",
+    "run_experiment",
+    "score_forecasts",
+]

@@ -110,8 +110,17 @@ class ExperimentConfig:
         return d
 
 
-_TOP_KEYS = {"name", "kind", "seed", "data", "split", "decision_times", "params", "output",
-             "description"}
+_TOP_KEYS = {
+    "name",
+    "kind",
+    "seed",
+    "data",
+    "split",
+    "decision_times",
+    "params",
+    "output",
+    "description",
+}
 _DATA_KEYS = {"source", "sim", "path", "store", "cities", "start", "end"}
 _SPLIT_KEYS = {"train_end", "test_start"}
 _SOURCES = ("sim", "store", "path")
@@ -193,16 +202,18 @@ def parse_config(raw: dict[str, Any], base_dir: Path | None = None) -> Experimen
             return None
         return str((base_dir / p) if base_dir and not Path(p).is_absolute() else Path(p))
 
-    data = DataConfig(source, sim, _path(data_raw.get("path")), _path(data_raw.get("store")),
-                      cities, start, end)
+    data = DataConfig(
+        source, sim, _path(data_raw.get("path")), _path(data_raw.get("store")), cities, start, end
+    )
 
     split_raw = raw["split"]
     if not isinstance(split_raw, dict) or "train_end" not in split_raw:
         raise ConfigError(f"split: expected a mapping with train_end, got {split_raw!r}")
     _unknown(split_raw, _SPLIT_KEYS, "split")
     train_end = _date(split_raw["train_end"], "split.train_end")
-    test_start = _date(split_raw.get("test_start", train_end + dt.timedelta(days=1)),
-                       "split.test_start")
+    test_start = _date(
+        split_raw.get("test_start", train_end + dt.timedelta(days=1)), "split.test_start"
+    )
     if test_start <= train_end:
         raise ConfigError(f"split.test_start: {test_start} must be after train_end {train_end}")
 
@@ -222,8 +233,9 @@ def parse_config(raw: dict[str, Any], base_dir: Path | None = None) -> Experimen
     get_kind(kind).validate_params(params)
     name = str(raw.get("name") or kind)
     output = raw.get("output") or f"runs/{name}"
-    return ExperimentConfig(name, kind, seed, data, SplitConfig(train_end, test_start), dts,
-                            params, str(output), raw)
+    return ExperimentConfig(
+        name, kind, seed, data, SplitConfig(train_end, test_start), dts, params, str(output), raw
+    )
 
 
 def load_config(path: str | Path) -> ExperimentConfig:

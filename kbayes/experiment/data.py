@@ -25,8 +25,19 @@ from kbayes.market.ladder import Ladder, LadderError
 
 # Lower is better. Unknown sources sort after these, alphabetically.
 OFFICIAL_SOURCE_PRIORITY = (
-    "cli_iem", "cli", "cli_text", "acis", "cf6", "ncei", "ghcnd", "ghcnd_cdo",
-    "ghcnd_sameeres", "ncei_daily", "nws_log_actual", "cli_text_prelim", "sim",
+    "cli_iem",
+    "cli",
+    "cli_text",
+    "acis",
+    "cf6",
+    "ncei",
+    "ghcnd",
+    "ghcnd_cdo",
+    "ghcnd_sameeres",
+    "ncei_daily",
+    "nws_log_actual",
+    "cli_text_prelim",
+    "sim",
 )
 MARKET_SOURCE_PRIORITY = ("cpratim_events", "cpratim", "kalshi_api", "tmer234")
 

@@ -46,9 +46,7 @@ def _check(given: dict[str, Any], defaults: dict[str, Any], where: str) -> None:
                 raise ConfigError(f"{where}.{key}: {value!r} must be a mapping")
             _check(value, ref, f"{where}.{key}")
         elif ref is not None and not _type_ok(value, ref):
-            raise ConfigError(
-                f"{where}.{key}: {value!r} must be of type {type(ref).__name__}"
-            )
+            raise ConfigError(f"{where}.{key}: {value!r} must be of type {type(ref).__name__}")
 
 
 def _type_ok(value: Any, ref: Any) -> bool:

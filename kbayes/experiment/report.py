@@ -1,4 +1,4 @@
-"""Experiment outputs: results table (CSV + parquet), per-event forecasts, report, manifest, plots."""
+"""Experiment outputs: results (CSV + parquet), per-event forecasts, report, manifest, plots."""
 
 from __future__ import annotations
 
@@ -70,31 +70,50 @@ def _md_table(df: pd.DataFrame) -> str:
 
 
 def render_report(
-    config: ExperimentConfig, results: pd.DataFrame, ctx: Any, plots: list[str],
+    config: ExperimentConfig,
+    results: pd.DataFrame,
+    ctx: Any,
+    plots: list[str],
     data: ExperimentData,
 ) -> str:
     parts = [f"# {config.name} ({config.kind})", ""]
     n_split = pd.Series([e.split for e in data.events]).value_counts().to_dict()
-    parts.append(f"Events scored: {len(data.events)} {n_split}; train up to "
-                 f"{config.split.train_end}, test from {config.split.test_start}. "
-                 "Decision times are local standard time. log_loss clips probabilities at 1e-4; "
-                 "brier is multi-class (0..2); rps sums the K-1 cumulative thresholds.")
+    parts.append(
+        f"Events scored: {len(data.events)} {n_split}; train up to "
+        f"{config.split.train_end}, test from {config.split.test_start}. "
+        "Decision times are local standard time. log_loss clips probabilities at 1e-4; "
+        "brier is multi-class (0..2); rps sums the K-1 cumulative thresholds."
+    )
     parts.append("")
     for split in ("test", "train", "all"):
         sub = results[(results["split"] == split) & (results["city"] == "all")]
         if sub.empty:
             continue
-        parts += [f"## All cities, split `{split}`", "",
-                  _md_table(sub.drop(columns=["kind", "city", "split"])), ""]
+        parts += [
+            f"## All cities, split `{split}`",
+            "",
+            _md_table(sub.drop(columns=["kind", "city", "split"])),
+            "",
+        ]
     per_city = results[(results["split"] == "test") & (results["city"] != "all")]
     if not per_city.empty:
-        parts += ["## Per city, split `test`", "",
-                  _md_table(per_city.drop(columns=["kind", "split"])), ""]
+        parts += [
+            "## Per city, split `test`",
+            "",
+            _md_table(per_city.drop(columns=["kind", "split"])),
+            "",
+        ]
     if plots:
         parts += ["## Plots", ""] + [f"![{p}]({p})" for p in plots] + [""]
     if ctx.fitted:
-        parts += ["## Fitted parameters", "", "```json",
-                  json.dumps(ctx.fitted, indent=2, default=str), "```", ""]
+        parts += [
+            "## Fitted parameters",
+            "",
+            "```json",
+            json.dumps(ctx.fitted, indent=2, default=str),
+            "```",
+            "",
+        ]
     if ctx.notes:
         parts += ["## Notes", ""] + [f"- {n}" for n in ctx.notes] + [""]
     return "\n".join(parts)
@@ -116,7 +135,9 @@ def write_plots(
         fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
         for ax, metric in zip(axes, ("log_loss", "brier", "rps"), strict=True):
             for model, g in sub.groupby("model"):
-                g = g.set_index("decision_time").reindex([o for o in order if o in set(g["decision_time"])])
+                g = g.set_index("decision_time").reindex(
+                    [o for o in order if o in set(g["decision_time"])]
+                )
                 ax.plot(range(len(g)), g[metric], marker="o", label=model)
                 ax.set_xticks(range(len(g)), g.index, rotation=30)
             ax.set_title(f"{metric} ({split} split, all cities)")

@@ -26,8 +26,18 @@ from kbayes.experiment.registry import get_kind
 from kbayes.io.store import DuckDBStore
 from kbayes.scoring import score_table
 
-RESULT_COLUMNS = ["kind", "model", "decision_time", "city", "split", "n_events", "log_loss",
-                  "brier", "rps", "accuracy"]
+RESULT_COLUMNS = [
+    "kind",
+    "model",
+    "decision_time",
+    "city",
+    "split",
+    "n_events",
+    "log_loss",
+    "brier",
+    "rps",
+    "accuracy",
+]
 SPLITS = ("train", "test", "all")
 
 
@@ -58,7 +68,9 @@ class RunContext:
         self.console.log(f"{name}: {self.timings[name]:.1f} s")
 
 
-def open_store(config: ExperimentConfig, out_dir: Path, console: Console) -> tuple[DuckDBStore, dict]:
+def open_store(
+    config: ExperimentConfig, out_dir: Path, console: Console
+) -> tuple[DuckDBStore, dict]:
     """The store an experiment reads, plus a description of the data for the manifest."""
     src = config.data
     if src.source == "sim":
@@ -81,8 +93,10 @@ def open_store(config: ExperimentConfig, out_dir: Path, console: Console) -> tup
         if not path.is_file():
             from kbayes.experiment.config import ConfigError
 
-            raise ConfigError(f"data.store: {str(path)!r} does not exist; import data first "
-                              "with `kbayes data import`")
+            raise ConfigError(
+                f"data.store: {str(path)!r} does not exist; import data first "
+                "with `kbayes data import`"
+            )
         store = DuckDBStore(path, read_only=True)
         return store, {"source": "store", "store": str(path), "files": _import_hashes(store)}
     # source == "path": import (incrementally) into a store, then read it.
@@ -96,8 +110,12 @@ def open_store(config: ExperimentConfig, out_dir: Path, console: Console) -> tup
     store_path = Path(src.store) if src.store else out_dir / "store.duckdb"
     store = DuckDBStore(store_path)
     import_with_progress(root, store, console)
-    return store, {"source": "path", "path": str(root), "store": str(store_path),
-                   "files": _import_hashes(store)}
+    return store, {
+        "source": "path",
+        "path": str(root),
+        "store": str(store_path),
+        "files": _import_hashes(store),
+    }
 
 
 def _coerce_sim(kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -117,7 +135,7 @@ def _import_hashes(store: DuckDBStore) -> dict[str, str]:
 def score_forecasts(
     kind: str, forecasts: pd.DataFrame, data: ExperimentData, decision_order: list[str]
 ) -> pd.DataFrame:
-    """Score rows per (model, decision time, city, split), plus ``city = all`` and ``split = all``."""
+    """Score rows per (model, decision time, city, split), with ``all`` pooling cities/splits."""
     events = {e.event_ticker: e for e in data.events}
     if forecasts.empty:
         return pd.DataFrame(columns=RESULT_COLUMNS)
@@ -136,8 +154,16 @@ def score_forecasts(
                 if gs.empty:
                     continue
                 s = score_table(list(gs["probs"]), list(gs["outcome"]))
-                rows.append({"kind": kind, "model": model, "decision_time": dtl, "city": city,
-                             "split": split, **s})
+                rows.append(
+                    {
+                        "kind": kind,
+                        "model": model,
+                        "decision_time": dtl,
+                        "city": city,
+                        "split": split,
+                        **s,
+                    }
+                )
     out = pd.DataFrame(rows, columns=RESULT_COLUMNS)
     order = {d: i for i, d in enumerate(decision_order)}
     out["_o"] = out["decision_time"].map(order)
@@ -149,10 +175,21 @@ def code_version() -> str:
     """Package version plus the git commit (and ``+dirty``) when run from a checkout."""
     repo = Path(__file__).resolve().parents[2]
     try:
-        sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=repo, check=True,
-                             capture_output=True, text=True, timeout=5).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               cwd=repo, capture_output=True, text=True, timeout=5).stdout.strip()
+        sha = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=repo,
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=repo,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        ).stdout.strip()
         return f"{__version__}+g{sha}{'.dirty' if dirty else ''}"
     except (OSError, subprocess.SubprocessError):
         return __version__
@@ -171,11 +208,19 @@ def run_experiment(
     kind = get_kind(config.kind)
     store, data_desc = open_store(config, out_dir, console)
     try:
-        data = load_events(store, config.split.train_end, config.split.test_start,
-                           config.data.cities, config.data.start, config.data.end)
+        data = load_events(
+            store,
+            config.split.train_end,
+            config.split.test_start,
+            config.data.cities,
+            config.data.start,
+            config.data.end,
+        )
         n_split = pd.Series([e.split for e in data.events]).value_counts().to_dict()
-        console.log(f"{len(data.events)} events with a ladder and a known outcome {n_split}; "
-                    f"{len(data.skipped)} skipped")
+        console.log(
+            f"{len(data.events)} events with a ladder and a known outcome {n_split}; "
+            f"{len(data.skipped)} skipped"
+        )
         ctx = RunContext(config, data, kind.resolve_params(config.params), out_dir, console)
         if data.skipped:
             reasons = pd.Series(list(data.skipped.values())).str.split(":").str[0].value_counts()
@@ -183,16 +228,27 @@ def run_experiment(
         if not data.events:
             ctx.note("no events to score: check data.cities/start/end and the store")
         forecasts = kind.run(ctx)
-        results = score_forecasts(config.kind, forecasts, data,
-                                  [d.label for d in config.decision_times])
+        results = score_forecasts(
+            config.kind, forecasts, data, [d.label for d in config.decision_times]
+        )
     finally:
         store.close()
     from kbayes.experiment.report import write_outputs
 
-    write_outputs(out_dir, config, results, forecasts, data, ctx, data_desc,
-                  code_version(), time.perf_counter() - t0)
-    console.log(f"wrote {out_dir}/results.csv, report.md, manifest.json "
-                f"({time.perf_counter() - t0:.1f} s)")
+    write_outputs(
+        out_dir,
+        config,
+        results,
+        forecasts,
+        data,
+        ctx,
+        data_desc,
+        code_version(),
+        time.perf_counter() - t0,
+    )
+    console.log(
+        f"wrote {out_dir}/results.csv, report.md, manifest.json ({time.perf_counter() - t0:.1f} s)"
+    )
     return results, out_dir
 
 
@@ -203,9 +259,32 @@ def forecasts_frame(forecasts: pd.DataFrame, data: ExperimentData) -> pd.DataFra
     for r in forecasts.itertuples(index=False):
         e = events[r.event_ticker]
         for k, (ticker, p) in enumerate(zip(e.ladder.tickers, np.asarray(r.probs), strict=True)):
-            rows.append((r.model, r.decision_time, r.event_ticker, e.city, e.date, e.split, k,
-                         ticker, float(p), int(k == e.outcome)))
-    return pd.DataFrame(rows, columns=["model", "decision_time", "event_ticker", "city", "date",
-                                       "split", "k", "ticker", "prob", "realised"])
-
-
+            rows.append(
+                (
+                    r.model,
+                    r.decision_time,
+                    r.event_ticker,
+                    e.city,
+                    e.date,
+                    e.split,
+                    k,
+                    ticker,
+                    float(p),
+                    int(k == e.outcome),
+                )
+            )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "model",
+            "decision_time",
+            "event_ticker",
+            "city",
+            "date",
+            "split",
+            "k",
+            "ticker",
+            "prob",
+            "realised",
+        ],
+    )

@@ -32,7 +32,7 @@ def frame_to_records(record_type: type, df: pd.DataFrame) -> list[object]:
     out = []
     for row in df[list(cols)].itertuples(index=False, name=None):
         vals = []
-        for (name, (tp, _)), v in zip(cols.items(), row, strict=True):
+        for (tp, _), v in zip(cols.values(), row, strict=True):
             if v is None or v is pd.NaT or (not isinstance(v, str) and pd.isna(v)):
                 vals.append(None)
             elif tp is dt.datetime:
@@ -46,7 +46,7 @@ def frame_to_records(record_type: type, df: pd.DataFrame) -> list[object]:
             elif tp is bool:
                 vals.append(bool(v))
             else:
-                vals.append(v if name else v)
+                vals.append(v)
         out.append(record_type(*vals))
     return out
 

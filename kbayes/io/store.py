@@ -153,8 +153,9 @@ class DuckDBStore:
             if isinstance(df[c].dtype, pd.DatetimeTZDtype):
                 df[c] = df[c].dt.tz_convert("UTC")
         for c in date_cols:
-            df[c] = pd.Series([None if pd.isna(v) else v.date() for v in df[c]],
-                              index=df.index, dtype=object)
+            df[c] = pd.Series(
+                [None if pd.isna(v) else v.date() for v in df[c]], index=df.index, dtype=object
+            )
         return df
 
     def count(self, table: str) -> int:

@@ -194,7 +194,7 @@ def brackets_from_tickers(tickers: list[str]) -> list[Bracket]:
     for t, v in bins:
         if v != math.floor(v) + 0.5:
             raise BracketError(f"{t}: between-bracket suffix B{v} is not at a half degree")
-        lo = int(math.floor(v))
+        lo = math.floor(v)
         out.append(Bracket(lo, lo + 1, t, f"{lo}° to {lo + 1}°"))
     if bins:
         min_floor = min(b.lo for b in out)

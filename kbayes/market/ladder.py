@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -132,7 +133,7 @@ def _check_tiling(event_ticker: str, brackets: Sequence[Bracket]) -> None:
         problems.append(
             f"no upper tail (highest market {brackets[-1].ticker} ends at {brackets[-1].hi}°)"
         )
-    for a, b in zip(brackets, brackets[1:], strict=False):
+    for a, b in itertools.pairwise(brackets):
         if a.hi is None:
             problems.append(f"{a.ticker} ({a.describe()}) overlaps {b.ticker} ({b.describe()})")
             continue

@@ -16,8 +16,30 @@ from kbayes.scoring.pmf import (
 )
 from kbayes.scoring.reliability import ReliabilityBins, all_brackets, reliability_bins, top_label
 
-__all__ = ["LOG_LOSS_EPS", "ReliabilityBins", "ScoreInputError", "accuracy", "all_brackets",
-           "brier", "check_pmf", "crps_normal", "crps_pmf", "crps_samples", "ece",
-           "ece_all_brackets", "ece_from_bins", "ece_top_label", "log_loss", "pit_histogram",
-           "pit_normal", "pit_pmf", "pit_samples", "reliability_bins", "rps", "score_table",
-           "top_label", "write_pit_png", "write_reliability_png"]
+__all__ = [
+    "LOG_LOSS_EPS",
+    "ReliabilityBins",
+    "ScoreInputError",
+    "accuracy",
+    "all_brackets",
+    "brier",
+    "check_pmf",
+    "crps_normal",
+    "crps_pmf",
+    "crps_samples",
+    "ece",
+    "ece_all_brackets",
+    "ece_from_bins",
+    "ece_top_label",
+    "log_loss",
+    "pit_histogram",
+    "pit_normal",
+    "pit_pmf",
+    "pit_samples",
+    "reliability_bins",
+    "rps",
+    "score_table",
+    "top_label",
+    "write_pit_png",
+    "write_reliability_png",
+]

@@ -1,4 +1,3 @@
-# ruff: noqa: F722
 """Continuous ranked probability score of a Tmax forecast (lower is better; units of the outcome).
 
     CRPS(F, y) = integral (F(x) - 1[x >= y])^2 dx = E|X - y| - 1/2 E|X - X'|,

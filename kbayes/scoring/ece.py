@@ -1,4 +1,3 @@
-# ruff: noqa: F722
 """Expected calibration error (binned).
 
     ECE = sum_b (n_b / N) * |freq_b - mean_forecast_b|

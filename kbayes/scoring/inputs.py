@@ -1,4 +1,3 @@
-# ruff: noqa: F722
 """Argument checks for the calibration diagnostics and continuous scores.
 
 Bad input raises :class:`kbayes.scoring.ScoreInputError` (a ``ValueError``) naming the argument

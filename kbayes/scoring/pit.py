@@ -1,4 +1,3 @@
-# ruff: noqa: F722
 """Probability integral transform (PIT) values and their histogram.
 
 For a continuous predictive CDF ``F`` and outcome ``y``, ``u = F(y)`` is uniform on [0, 1]

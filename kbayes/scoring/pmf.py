@@ -51,7 +51,9 @@ def log_loss(
     return -np.log(np.maximum(p, eps))
 
 
-def brier(probs: Float[np.ndarray, "N K"], outcome: Int[np.ndarray, " N"]) -> Float[np.ndarray, " N"]:
+def brier(
+    probs: Float[np.ndarray, "N K"], outcome: Int[np.ndarray, " N"]
+) -> Float[np.ndarray, " N"]:
     """Per-row multi-class Brier score."""
     onehot = np.zeros_like(probs)
     onehot[np.arange(len(outcome)), outcome] = 1.0
@@ -66,7 +68,9 @@ def rps(probs: Float[np.ndarray, "N K"], outcome: Int[np.ndarray, " N"]) -> Floa
     return ((cdf - obs_cdf) ** 2).sum(axis=1)
 
 
-def accuracy(probs: Float[np.ndarray, "N K"], outcome: Int[np.ndarray, " N"]) -> Float[np.ndarray, " N"]:
+def accuracy(
+    probs: Float[np.ndarray, "N K"], outcome: Int[np.ndarray, " N"]
+) -> Float[np.ndarray, " N"]:
     """Per-row 1 if the most probable bracket realised (ties: the lowest index)."""
     return (np.argmax(probs, axis=1) == outcome).astype(float)
 
@@ -85,8 +89,13 @@ def score_table(probs_list: list[np.ndarray], outcomes: list[int]) -> dict[str, 
     if n != len(outcomes):
         raise ScoreInputError(f"{n} forecasts but {len(outcomes)} outcomes")
     if n == 0:
-        return {"n_events": 0, "log_loss": np.nan, "brier": np.nan, "rps": np.nan,
-                "accuracy": np.nan}
+        return {
+            "n_events": 0,
+            "log_loss": np.nan,
+            "brier": np.nan,
+            "rps": np.nan,
+            "accuracy": np.nan,
+        }
     sums = dict.fromkeys(("log_loss", "brier", "rps", "accuracy"), 0.0)
     by_k: dict[int, list[int]] = {}
     for i, p in enumerate(probs_list):
@@ -95,7 +104,11 @@ def score_table(probs_list: list[np.ndarray], outcomes: list[int]) -> dict[str, 
         P = np.stack([np.asarray(probs_list[i], dtype=float) for i in idx])
         y = np.asarray([outcomes[i] for i in idx], dtype=int)
         check_pmf(P, y)
-        for name, fn in (("log_loss", log_loss), ("brier", brier), ("rps", rps),
-                         ("accuracy", accuracy)):
+        for name, fn in (
+            ("log_loss", log_loss),
+            ("brier", brier),
+            ("rps", rps),
+            ("accuracy", accuracy),
+        ):
             sums[name] += float(fn(P, y).sum())
     return {"n_events": n, **{k: v / n for k, v in sums.items()}}

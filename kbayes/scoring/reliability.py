@@ -1,4 +1,3 @@
-# ruff: noqa: F722
 """Binned reliability statistics: the data of a reliability diagram and of the ECE.
 
 A binary forecast ``p_i`` of an event with outcome ``y_i in {0, 1}`` is reliable when

@@ -9,7 +9,8 @@ import pytest
 import yaml
 
 from kbayes.cli import main
-from tests.experiment.test_baselines_fixture import _config, fixture_store  # noqa: F401
+from tests.experiment.test_baselines_fixture import _config
+from tests.experiment.test_baselines_fixture import fixture_store as fixture_store
 
 
 def test_help_lists_subcommands(capsys: pytest.CaptureFixture[str]) -> None:
@@ -21,17 +22,18 @@ def test_help_lists_subcommands(capsys: pytest.CaptureFixture[str]) -> None:
         assert cmd in out
 
 
-def test_run_writes_results(fixture_store: Path, tmp_path: Path) -> None:  # noqa: F811
+def test_run_writes_results(fixture_store: Path, tmp_path: Path) -> None:
     cfg = tmp_path / "c.yaml"
     cfg.write_text(yaml.safe_dump(_config(fixture_store, tmp_path / "out")))
     assert main(["run", str(cfg), "--out", str(tmp_path / "o2")]) == 0
     res = pd.read_csv(tmp_path / "o2" / "results.csv")
-    assert set(res["model"]) == {"market_last", "market_vwap30", "climatology",
-                                 "forecast_normal"}
+    assert set(res["model"]) == {"market_last", "market_vwap30", "climatology", "forecast_normal"}
 
 
 def test_bad_config_exits_2_and_names_the_key(
-    fixture_store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]  # noqa: F811
+    fixture_store: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     raw = _config(fixture_store, tmp_path / "out")
     raw["decision_times"] = ["8am"]
@@ -41,7 +43,7 @@ def test_bad_config_exits_2_and_names_the_key(
     assert "8am" in capsys.readouterr().err
 
 
-def test_data_summary(fixture_store: Path, capsys: pytest.CaptureFixture[str]) -> None:  # noqa: F811
+def test_data_summary(fixture_store: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["data", "summary", "--store", str(fixture_store)]) == 0
     err = capsys.readouterr().err
     assert "markets" in err and "trades" in err and "official_highs" in err

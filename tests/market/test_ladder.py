@@ -55,9 +55,16 @@ def test_strike_semantics_follow_contract_text() -> None:
 
 def test_dollar_format_market_parses() -> None:
     # The 2026 dollar-string object from kalshi-samples.md 2.1.
-    b = bracket_from_market({"ticker": "KXHIGHAUS-26JUL18-T90", "strike_type": "less",
-                             "cap_strike": 90, "floor_strike": None,
-                             "yes_sub_title": "89° or below", "last_price_dollars": "0.0100"})
+    b = bracket_from_market(
+        {
+            "ticker": "KXHIGHAUS-26JUL18-T90",
+            "strike_type": "less",
+            "cap_strike": 90,
+            "floor_strike": None,
+            "yes_sub_title": "89° or below",
+            "last_price_dollars": "0.0100",
+        }
+    )
     assert (b.lo, b.hi) == (None, 89)
 
 
@@ -107,12 +114,25 @@ def test_gap_and_overlap_name_event_and_markets() -> None:
 
 
 def test_old_tickers_give_brackets() -> None:
-    bs = brackets_from_tickers(["HIGHNY-23DEC25-T50", "HIGHNY-23DEC25-B43.5",
-                                "HIGHNY-23DEC25-B45.5", "HIGHNY-23DEC25-B47.5",
-                                "HIGHNY-23DEC25-B49.5", "HIGHNY-23DEC25-T43"])
+    bs = brackets_from_tickers(
+        [
+            "HIGHNY-23DEC25-T50",
+            "HIGHNY-23DEC25-B43.5",
+            "HIGHNY-23DEC25-B45.5",
+            "HIGHNY-23DEC25-B47.5",
+            "HIGHNY-23DEC25-B49.5",
+            "HIGHNY-23DEC25-T43",
+        ]
+    )
     lad = Ladder("HIGHNY-23DEC25", tuple(bs))
-    assert lad.labels == ["42° or below", "43° to 44°", "45° to 46°", "47° to 48°",
-                          "49° to 50°", "51° or above"]
+    assert lad.labels == [
+        "42° or below",
+        "43° to 44°",
+        "45° to 46°",
+        "47° to 48°",
+        "49° to 50°",
+        "51° or above",
+    ]
 
 
 def test_subtitle_variants() -> None:
@@ -132,14 +152,19 @@ def test_bracket_rejects_empty() -> None:
 
 
 def test_event_window_is_local_standard_time() -> None:
-    ev = Event.from_markets("KXHIGHNY-24JUL04", [
-        _m("KXHIGHNY-24JUL04-T80", "less", cap=80, label="79° or below"),
-        _m("KXHIGHNY-24JUL04-T79", "greater", floor=79, label="80° or above"),
-    ])
+    ev = Event.from_markets(
+        "KXHIGHNY-24JUL04",
+        [
+            _m("KXHIGHNY-24JUL04-T80", "less", cap=80, label="79° or below"),
+            _m("KXHIGHNY-24JUL04-T79", "greater", floor=79, label="80° or above"),
+        ],
+    )
     assert ev.date == dt.date(2024, 7, 4) and ev.station == "KNYC"
     # EST all year, even in July (EDT would give 04:00Z).
-    assert ev.window_utc == (dt.datetime(2024, 7, 4, 5, tzinfo=UTC),
-                             dt.datetime(2024, 7, 5, 5, tzinfo=UTC))
+    assert ev.window_utc == (
+        dt.datetime(2024, 7, 4, 5, tzinfo=UTC),
+        dt.datetime(2024, 7, 5, 5, tzinfo=UTC),
+    )
     assert event_date("HIGHCHI-23DEC25") == dt.date(2023, 12, 25)
 
 
@@ -152,9 +177,18 @@ def test_trades_at_0459z_and_0501z_fall_on_different_nyc_climate_days() -> None:
         ny.climate_day_of(dt.datetime(2025, 1, 15, 5, 1))
 
 
-@pytest.mark.parametrize(("name", "station", "offset"), [
-    ("NY", "KNYC", -5), ("CHI", "KMDW", -6), ("MIA", "KMIA", -5), ("AUS", "KAUS", -6),
-    ("DEN", "KDEN", -7), ("LAX", "KLAX", -8), ("PHIL", "KPHL", -5)])
+@pytest.mark.parametrize(
+    ("name", "station", "offset"),
+    [
+        ("NY", "KNYC", -5),
+        ("CHI", "KMDW", -6),
+        ("MIA", "KMIA", -5),
+        ("AUS", "KAUS", -6),
+        ("DEN", "KDEN", -7),
+        ("LAX", "KLAX", -8),
+        ("PHIL", "KPHL", -5),
+    ],
+)
 def test_city_table(name: str, station: str, offset: int) -> None:
     c = city_of(name)
     assert (c.station, c.lst_offset_hours) == (station, offset)
@@ -162,8 +196,14 @@ def test_city_table(name: str, station: str, offset: int) -> None:
 
 
 def test_negative_strikes_in_old_tickers() -> None:
-    bs = brackets_from_tickers(["HIGHCHI-24JAN14-T-1", "HIGHCHI-24JAN14-B-0.5",
-                                "HIGHCHI-24JAN14-B1.5", "HIGHCHI-24JAN14-T2"])
+    bs = brackets_from_tickers(
+        [
+            "HIGHCHI-24JAN14-T-1",
+            "HIGHCHI-24JAN14-B-0.5",
+            "HIGHCHI-24JAN14-B1.5",
+            "HIGHCHI-24JAN14-T2",
+        ]
+    )
     lad = Ladder("HIGHCHI-24JAN14", tuple(bs))
     assert lad.labels == ["-2° or below", "-1° to 0°", "1° to 2°", "3° or above"]
     assert lad.bracket_of(0).ticker == "HIGHCHI-24JAN14-B-0.5"
