@@ -1,4 +1,3 @@
-# ruff: noqa: F722
 """Log-ratio coordinates of the probability simplex (Aitchison 1986; Egozcue et al. 2003).
 
 For ``p`` in the open simplex with ``K`` parts:

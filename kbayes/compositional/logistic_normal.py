@@ -1,4 +1,3 @@
-# ruff: noqa: F722
 """Moments of the logistic-normal distribution (Aitchison & Shen 1980).
 
 If ``z ~ N(m, S)`` in ``R^(K-1)`` and ``p = softmax([z, 0])`` then ``p`` is logistic-normal

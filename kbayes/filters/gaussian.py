@@ -1,4 +1,3 @@
-# ruff: noqa: F722
 """Gaussian beliefs and their measurement update with missing rows.
 
 Both the exact Kalman filter and the unscented Kalman filter reduce the measurement update

@@ -1,4 +1,3 @@
-# ruff: noqa: F722
 """Exact Kalman filter for linear-Gaussian models: the oracle the other filters are tested on.
 
     x_t = F_t x_{t-1} + w_t,   w_t ~ N(0, Q_t)

@@ -1,4 +1,3 @@
-# ruff: noqa: F722
 """One step of input to a filter: values, missing rows, irregular time, per-step noise.
 
 Every filter step consumes an :class:`Observation` (the Kalman filter also accepts the

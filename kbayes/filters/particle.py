@@ -1,4 +1,3 @@
-# ruff: noqa: F722
 """Bootstrap particle filter with log weights and adaptive resampling.
 
 For the additive-Gaussian model of :mod:`kbayes.filters.state_space` (or any observation

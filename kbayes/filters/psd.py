@@ -1,4 +1,3 @@
-# ruff: noqa: F722
 """Keeping covariance matrices symmetric positive semi-definite.
 
 Round-off in ``P - K S K^T`` and in unscented transforms with a negative centre weight can

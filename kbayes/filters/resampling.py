@@ -1,4 +1,3 @@
-# ruff: noqa: F722
 """Resampling of weighted particles, and the effective sample size.
 
 Each scheme maps normalised weights ``w`` (given as log weights) to ``N`` ancestor indices

@@ -1,4 +1,3 @@
-# ruff: noqa: F722
 """Scaled sigma points and the unscented transform.
 
 The scaled unscented transform (Julier & Uhlmann 1997, 2004; Julier 2002; Wan & van der Merwe

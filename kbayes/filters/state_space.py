@@ -1,4 +1,3 @@
-# ruff: noqa: F722
 """Nonlinear state-space models with additive Gaussian noise.
 
     x_t = fx(x_{t-1}, dt_t, theta) + w_t,     w_t ~ N(0, Q_t),   Q_t = Q dt_t (default)

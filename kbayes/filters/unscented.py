@@ -1,4 +1,3 @@
-# ruff: noqa: F722
 """Unscented Kalman filter with scaled sigma points, additive noise and masked rows.
 
 For the additive-noise model of :mod:`kbayes.filters.state_space` each step is

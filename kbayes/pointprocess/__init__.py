@@ -31,7 +31,6 @@ from kbayes.pointprocess.events import (
     check_events,
     prepare,
 )
-from kbayes.pointprocess.mle import FitInfo, FitResult, FreeIndex, fit
 from kbayes.pointprocess.goodness import ks_table, time_rescaled_residuals, uniform_residuals
 from kbayes.pointprocess.gradient import log_likelihood_and_grad, log_likelihood_fast
 from kbayes.pointprocess.likelihood import (
@@ -40,6 +39,7 @@ from kbayes.pointprocess.likelihood import (
     intensity_at,
     log_likelihood,
 )
+from kbayes.pointprocess.mle import FitInfo, FitResult, FreeIndex, fit
 from kbayes.pointprocess.online import (
     IntensityState,
     UpdateInfo,
@@ -62,8 +62,8 @@ from kbayes.pointprocess.recursion import (
     scan_intensity,
     scan_residuals,
 )
-from kbayes.pointprocess.thinning import simulate
 from kbayes.pointprocess.structure import as_tying, bracket_structure
+from kbayes.pointprocess.thinning import simulate
 
 __all__ = [
     "BaselineGrid",

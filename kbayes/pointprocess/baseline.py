@@ -1,4 +1,3 @@
-# ruff: noqa: F722
 """Piecewise-constant periodic baselines (hour-of-day profiles) for point processes.
 
 A baseline grid splits a period ``P`` (a day, in the caller's time unit) into ``B`` bins with

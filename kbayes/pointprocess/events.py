@@ -1,4 +1,3 @@
-# ruff: noqa: F722
 """Marked event sequences on an observation window: validation and preparation for the kernels.
 
 An event sequence is ``(t_k, m_k)``, ``k = 0..N-1``, with times non-decreasing in ``[0, T]``
@@ -123,14 +122,15 @@ def check_events(
     if (k := _first(np.isnan(t))) is not None:
         raise ValueError(f"times[{k}] is NaN")
     if (k := _first(~np.isfinite(t))) is not None:
-        raise ValueError(f"times[{k}] = {t[k]} is not finite")
+        raise ValueError(f"times[{k}] = {float(t[k])!r} is not finite")
     if (k := _first(t < 0)) is not None:
-        raise ValueError(f"times[{k}] = {t[k]!r} is negative (the window is [0, T])")
+        raise ValueError(f"times[{k}] = {float(t[k])!r} is negative (the window is [0, T])")
     if (k := _first(t > T)) is not None:
-        raise ValueError(f"times[{k}] = {t[k]!r} is beyond T = {T!r}")
+        raise ValueError(f"times[{k}] = {float(t[k])!r} is beyond T = {T!r}")
     if (k := _first(np.diff(t) < 0)) is not None:
+        later, earlier = float(t[k + 1]), float(t[k])
         raise ValueError(
-            f"times not sorted ascending: times[{k + 1}] = {t[k + 1]!r} < times[{k}] = {t[k]!r}"
+            f"times not sorted ascending: times[{k + 1}] = {later!r} < times[{k}] = {earlier!r}"
         )
     if m_raw.dtype.kind == "f":
         if (k := _first(np.isnan(m_raw))) is not None:

@@ -1,4 +1,3 @@
-# ruff: noqa: F722
 """Goodness of fit by the time-rescaling theorem (Brown et al. 2002).
 
 If the model is correct, the compensator increments between consecutive events of one

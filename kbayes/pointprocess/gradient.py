@@ -1,4 +1,3 @@
-# ruff: noqa: F722
 """Atomic kernel: the log-likelihood and its exact gradient in one forward recursion.
 
 Reverse-mode differentiation of the event scan stores the ``(D, D)`` state at every event and

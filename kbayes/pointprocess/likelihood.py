@@ -1,4 +1,3 @@
-# ruff: noqa: F722
 """Log-likelihood, intensities and compensator of a Hawkes process on validated events.
 
 Thin public wrappers over :mod:`kbayes.pointprocess.recursion`: they validate the events and

@@ -1,4 +1,3 @@
-# ruff: noqa: F722
 """Online Hawkes intensity for live use: ``init``, ``update`` per event, ``intensity`` at any time.
 
 Each update is one step of the same exponential recursion the batch likelihood scans

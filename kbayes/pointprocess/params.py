@@ -1,4 +1,3 @@
-# ruff: noqa: F722
 """Parameters of the multivariate exponential-kernel Hawkes process and its stationarity.
 
 The conditional intensity of dimension ``i`` is (Hawkes 1971)

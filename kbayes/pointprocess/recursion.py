@@ -1,4 +1,3 @@
-# ruff: noqa: F722
 """Atomic kernels: the O(N D^2) exponential recursion for the Hawkes intensity (Ozaki 1979).
 
 For each pair ``(i, j)`` the excitation state at the last event time ``s`` is

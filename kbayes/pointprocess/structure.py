@@ -1,4 +1,3 @@
-# ruff: noqa: F722
 """Structure of the branching matrix: which entries of ``alpha`` are free and which are tied.
 
 A structure is an integer ``(D, D)`` tying matrix: ``-1`` fixes ``alpha_ij = 0`` and entries

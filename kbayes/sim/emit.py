@@ -36,11 +36,10 @@ def str_col(codes: np.ndarray, categories: list[str]) -> pd.api.extensions.Exten
 
 
 def ts_col(ns: np.ndarray) -> pd.DatetimeIndex:
-    """Aware UTC timestamps from int64 nanoseconds since the epoch."""
+    """Aware UTC timestamps (microseconds, as the store keeps them) from int64 epoch ns."""
     # (pd.to_datetime(ints, utc=True) is ~100x slower on large arrays)
-    return pd.DatetimeIndex(np.asarray(ns, dtype=np.int64).astype("datetime64[ns]")).tz_localize(
-        "UTC"
-    )
+    us = (np.asarray(ns, dtype=np.int64) // 1000).astype("datetime64[us]")
+    return pd.DatetimeIndex(us).tz_localize("UTC")
 
 
 def opt_int(values: np.ndarray, absent: np.ndarray) -> pd.api.extensions.ExtensionArray:

@@ -35,7 +35,7 @@ import pandas as pd
 
 from kbayes.sim.emit import ts_col
 from kbayes.sim.seeds import rng_for
-from kbayes.sim.weather import STEP_NS, WeatherBatch, linear_path
+from kbayes.sim.weather import WeatherBatch, linear_path
 
 CYCLE_HOURS_UTC = (4, 10, 16, 22)
 FIRST_ISSUE_H = -48  # hours before the window start
@@ -162,13 +162,3 @@ def daily_frame(
             "source_file": [source_file] * n,
         }
     )
-
-
-__all__ = [
-    "STEP_NS",
-    "ForecastInfo",
-    "daily_frame",
-    "hourly_frame",
-    "issue_times",
-    "simulate_forecasts",
-]

@@ -1,8 +1,7 @@
 """One event's simulated market: noisy quotes around the oracle, a book, Hawkes trades.
 
-Quotes. On the requote grid ``t_q`` (every ``requote_minutes`` from open to close; the book itself
-lives on a finer grid on which depleted levels are refilled) each market ``j`` shows the
-market maker's belief ``b_qj = expit(logit(p_qj) + n_qj)``: ``p`` the oracle PMF
+Quotes. Every ``requote_minutes`` (from open to close) each market ``j`` shows the market
+maker's belief ``b_qj = expit(logit(p_qj) + n_qj)``: ``p`` the oracle PMF
 (:mod:`kbayes.sim.posterior`) at the latest knot ``≤ t_q`` and ``n`` a stationary AR(1) noise
 in log-odds (sd ``σ_n``, e-folding time ``τ_n``). With half-spread ``h_qj = h₀ + h₁ (1 − ℓ_q)
 m_j`` cents (``ℓ`` the liquidity profile, ``m_j`` a per-market factor)::
@@ -10,20 +9,21 @@ m_j`` cents (``ℓ`` the liquidity profile, ``m_j`` a per-market factor)::
     YES bid = ⌊100 b − h⌋ (absent when < 1),   YES ask = ⌈100 b + h⌉ (NO bid = 100 − ask,
     absent when ask > 99),   so 1 ≤ bid < ask ≤ 99 and the spread is ≥ 1 cent.
 
-The book has two levels a side (best, and 1 cent behind), with fixed resting sizes per market;
-trades deplete them and every requote refills them.
+The book has two levels a side (best, and 1 cent behind) with fixed resting sizes per market.
+Trades deplete them; every ``quote_minutes`` the maker refills them to the standard book.
 
-Trades. Taker arrivals of the whole event are an exponential-kernel Hawkes process
+Trades. Taker orders of the whole event arrive as an exponential-kernel Hawkes process
 (:mod:`kbayes.sim.hawkes`) with baseline ``μ(t) ∝`` the activity profile (quiet the evening
 before, peaking in the afternoon of the climate day). An immigrant picks market ``j`` with
 probability ``∝ 0.02 + b_j (1 − b_j)``; a child keeps its parent's market with probability
-``p_market`` and its side with probability ``p_side``. Otherwise the taker is informed:
+``p_market`` and its side with probability ``p_side``. Otherwise the taker is informed::
 
     P(buy YES) = expit(κ (100 p − mid)),      mid = (bid + ask) / 2 in cents,
 
-so flow leans toward the oracle. A buy-YES lifts the NO bids (YES price ``100 − NO level``),
-a buy-NO hits the YES bids; an order larger than the level walks to the next level and prints
-one trade per level touched (same timestamp); what exceeds both levels is not filled.
+so flow leans toward the oracle. A buy-YES lifts the NO bids (YES price ``100 − NO price``),
+a buy-NO hits the YES bids. An order is a limit at the best price: it fills at most the size
+resting there and the rest is cancelled, so every print is at the quote of its instant; once
+the best level is used up, the next order meets the level behind it (the new best).
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ class MarketParams:
     noise_sd: float = 0.25
     noise_tau_h: float = 8.0
     half_spread_min_c: float = 0.5
-    half_spread_extra_c: float = 3.0
+    half_spread_extra_c: float = 2.0
     top_size: float = 150.0
     depth_size: float = 400.0
     trades_per_event: float = 400.0
@@ -312,7 +312,9 @@ def simulate_event_market(
     d_price = np.concatenate([up, pr_price])
     d_delta = np.concatenate([ud, -pr_count])
     d_tie = np.concatenate([np.zeros(len(uq), np.int64), np.argsort(p_order)])
-    d_order = np.lexsort((d_price, d_side, d_j, d_tie, d_kind, d_ts))
+    # within a requote, cancels and reductions come before additions, so that no
+    # intermediate state of a replayed book is crossed
+    d_order = np.lexsort((d_price, d_side, d_j, d_delta > 0, d_tie, d_kind, d_ts))
     deltas = {
         "ts_ns": d_ts[d_order],
         "j": d_j[d_order],
@@ -441,6 +443,7 @@ def _tops(
     cols = np.stack([j_all, y_p, n_p, y_s, n_s])[:, o]
     changed = np.r_[True, (cols[:, 1:] != cols[:, :-1]).any(axis=0)]
     o = o[changed]
+    o = o[np.lexsort((j_all[o], seq[o], ts_all[o]))]  # back to time order
     return {
         "ts_ns": ts_all[o],
         "j": j_all[o],

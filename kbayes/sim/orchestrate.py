@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field, fields
+from typing import ClassVar
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -138,8 +139,9 @@ class SimResult:
 
     Truth frames (not store tables): ``truth`` (one row per event: curve parameters, 5-minute
     and 1-minute maxima, official high, outcome bracket, forecast at open), ``fair`` (the
-    oracle bracket PMF: ``event_ticker, ticker, ts, step, p`` at every knot) and ``paths`` (the
-    true 5-minute temperature and 1-minute excursion of every climate day).
+    oracle bracket PMF: ``event_ticker, ticker, ts, step, p`` at every knot, ``step`` being the
+    last 5-minute observation it used, ``-1`` before the climate day; it holds until the next
+    knot) and ``paths`` (the true 5-minute temperature and 1-minute excursion of every day).
     """
 
     config: SimConfig
@@ -158,7 +160,7 @@ class SimResult:
     fair: pd.DataFrame
     paths: pd.DataFrame
 
-    RECORD_TYPES = (
+    RECORD_TYPES: ClassVar[tuple[type, ...]] = (
         MarketRecord,
         EventRecord,
         TradeRecord,

@@ -30,7 +30,6 @@ import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 from scipy.signal import lfilter
 
 from kbayes.market.cities import City
@@ -171,8 +170,7 @@ def simulate_weather(
 
 
 def linear_path(theta: np.ndarray, X: np.ndarray) -> np.ndarray:
-    """``θ·x_s`` for every row of ``θ[..., 3]`` and step of ``X[288, 3]`` (explicit, no BLAS,
-    so results do not depend on the BLAS thread count)."""
+    """``θ·x_s`` for every row of ``θ[..., 3]`` and step of ``X[288, 3]``."""
     t = np.asarray(theta)[..., None, :]
     return t[..., 0] * X[:, 0] + t[..., 1] * X[:, 1] + t[..., 2] * X[:, 2]
 
@@ -220,18 +218,3 @@ def station_reports(seed: int, wx: WeatherBatch) -> dict[str, np.ndarray]:
         "temp_source": np.where(whole.ravel()[m], "whole", "tenths"),
         "dewpoint_c": dew_c.ravel()[m],
     }
-
-
-def official_frame(wx: WeatherBatch, source: str, source_file: str) -> pd.DataFrame:
-    """Rows of :class:`~kbayes.market.records.OfficialHighRecord` for every day of ``wx``."""
-    n = len(wx.days)
-    return pd.DataFrame(
-        {
-            "station": [wx.city.station] * n,
-            "city": [wx.city.key] * n,
-            "date": list(wx.days),
-            "tmax_f": wx.official_f,
-            "source": [source] * n,
-            "source_file": [source_file] * n,
-        }
-    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -35,7 +36,7 @@ def brute_baseline_integral(mu: np.ndarray, grid: BaselineGrid | None, T: float)
                 cuts.add(c)
     pts = sorted(cuts)
     total = np.zeros(mu.shape[0])
-    for a, b in zip(pts[:-1], pts[1:], strict=True):
+    for a, b in itertools.pairwise(pts):
         total += mu[:, brute_bin(grid, 0.5 * (a + b))] * (b - a)
     return total
 
@@ -68,21 +69,21 @@ def brute_log_likelihood(
     T: float,
     grid: BaselineGrid | None = None,
 ) -> float:
-    """Explicit double sum over all pairs ``(k, l)`` with ``t_l < t_k``, compensator in closed form."""
+    """Explicit double sum over all pairs ``(k, h)`` with ``t_h < t_k``; closed-form compensator."""
     n = len(times)
     d = alpha.shape[0]
     loglik = 0.0
     for k in range(n):
         i = int(marks[k])
         lam = float(mu[i, brute_bin(grid, float(times[k]))])
-        for l in range(n):
-            if times[l] < times[k]:
-                j = int(marks[l])
-                lam += alpha[i, j] * beta[i, j] * math.exp(-beta[i, j] * (times[k] - times[l]))
+        for h in range(n):
+            if times[h] < times[k]:
+                j = int(marks[h])
+                lam += alpha[i, j] * beta[i, j] * math.exp(-beta[i, j] * (times[k] - times[h]))
         loglik += math.log(lam)
     comp = float(brute_baseline_integral(mu, grid, T).sum())
     for i in range(d):
-        for l in range(n):
-            j = int(marks[l])
-            comp += alpha[i, j] * (1.0 - math.exp(-beta[i, j] * (T - times[l])))
+        for h in range(n):
+            j = int(marks[h])
+            comp += alpha[i, j] * (1.0 - math.exp(-beta[i, j] * (T - times[h])))
     return loglik - comp

@@ -118,7 +118,11 @@ def test_padding_and_kernels_agree() -> None:
     params, events, _ = _random_case(11, "row", 1)
     padded, bare = prepare(events, pad=True), prepare(events)
     assert padded.dt.shape[0] > bare.dt.shape[0]
-    values = [float(_kernel(params, padded)), float(_kernel(params, bare)), float(_fast(params, padded))]
+    values = [
+        float(_kernel(params, padded)),
+        float(_kernel(params, bare)),
+        float(_fast(params, padded)),
+    ]
     np.testing.assert_allclose(values, values[0], rtol=0, atol=1e-10)
 
 

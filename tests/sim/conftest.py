@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from kbayes.sim import SimConfig, SimResult, simulate
@@ -15,6 +17,13 @@ def small() -> SimResult:
 
 
 @pytest.fixture(scope="session")
-def demo() -> SimResult:
-    """The default demo configuration (3 cities × 60 days)."""
-    return simulate(SimConfig())
+def demo_timed() -> tuple[SimResult, float]:
+    """The default demo configuration (3 cities × 60 days) and the CPU seconds it took."""
+    t0 = time.process_time()
+    res = simulate(SimConfig())
+    return res, time.process_time() - t0
+
+
+@pytest.fixture(scope="session")
+def demo(demo_timed: tuple[SimResult, float]) -> SimResult:
+    return demo_timed[0]

@@ -11,7 +11,9 @@ from kbayes.sim import SimConfig, SimResult
 
 #: Small but complete configuration for the fast structural tests.
 # spans the US DST switch (2025-03-09), so the 10:00 ET open moves by an hour in UTC
-SMALL = SimConfig(start=dt.date(2025, 3, 7), n_days=5, cities=("NY", "CHI"), seed=7, n_prior_years=2)
+SMALL = SimConfig(
+    start=dt.date(2025, 3, 7), n_days=5, cities=("NY", "CHI"), seed=7, n_prior_years=2
+)
 
 
 def decision_times(result: SimResult, hours: list[float]) -> pd.DataFrame:
@@ -72,20 +74,18 @@ def climatology_pmf(result: SimResult, keys: pd.DataFrame, window_days: int = 15
     """Bracket PMF from earlier years' official highs within ``±window_days`` of the date."""
     oh = result.official_highs.copy()
     oh["date"] = pd.to_datetime(oh["date"])
-    ev = result.events.set_index("event_ticker")
     mk = result.markets.copy()
     mk["order"] = mk.groupby("event_ticker")["lo_f"].rank(method="first", na_option="top")
     mk = mk.sort_values(["event_ticker", "order"])
-    lo = mk.groupby("event_ticker")["lo_f"].apply(lambda s: s.astype("Float64").fillna(-1e9).to_numpy(float))
-    hi = mk.groupby("event_ticker")["hi_f"].apply(lambda s: s.astype("Float64").fillna(1e9).to_numpy(float))
-    out = []
-    for e in keys["event_ticker"]:
-        row = ev.loc[e]
-        day = pd.Timestamp(row["climate_date"])
-        hist = oh[(oh["city"] == row["city"]) & (oh["date"].dt.year < day.year)]
+    by_event = {}
+    for e, g in mk.groupby("event_ticker"):
+        day = pd.Timestamp(g["climate_date"].iloc[0])
+        hist = oh[(oh["city"] == g["city"].iloc[0]) & (oh["date"].dt.year < day.year)]
         gap = ((hist["date"].dt.day_of_year - day.day_of_year + 182) % 365) - 182
         vals = hist.loc[gap.abs() <= window_days, "tmax_f"].to_numpy(float)
-        counts = np.array([((vals >= a) & (vals <= b)).sum() for a, b in zip(lo[e], hi[e], strict=True)])
+        lo = g["lo_f"].astype("Float64").fillna(-1e9).to_numpy(float)
+        hi = g["hi_f"].astype("Float64").fillna(1e9).to_numpy(float)
+        counts = ((vals[None, :] >= lo[:, None]) & (vals[None, :] <= hi[:, None])).sum(axis=1)
         counts = counts + 0.5  # Jeffreys smoothing: no bracket gets probability 0
-        out.append(counts / counts.sum())
-    return np.array(out)
+        by_event[e] = counts / counts.sum()
+    return np.array([by_event[e] for e in keys["event_ticker"]])

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -12,10 +17,13 @@ import pytest
 
 from kbayes.io.frames import conform
 from kbayes.io.store import DuckDBStore
+from kbayes.market.book import OrderBook, SeqTracker
 from kbayes.market.cities import CITIES
 from kbayes.market.ladder import Ladder, event_date
 from kbayes.sim import SimConfig, SimResult, simulate, simulate_to_store
 from tests.sim.helpers import SMALL
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_every_record_frame_conforms_exactly(small: SimResult) -> None:
@@ -57,6 +65,51 @@ def test_different_seed_differs(small: SimResult) -> None:
         assert not small.frames()[name].equals(other.frames()[name]), name
 
 
+def _digest(res: SimResult) -> str:
+    h = hashlib.sha256()
+    for name, df in res.frames().items():
+        h.update(name.encode())
+        h.update(pd.util.hash_pandas_object(df, index=True).to_numpy().tobytes())
+    return h.hexdigest()
+
+
+_DIGEST = """
+from kbayes.sim import simulate
+from tests.sim.helpers import SMALL
+from tests.sim.test_simulate import _digest
+print(_digest(simulate(SMALL)))
+"""
+
+
+def test_same_output_in_another_process_hash_seed_and_thread_count(small: SimResult) -> None:
+    seed = "12345" if os.environ.get("PYTHONHASHSEED") != "12345" else "54321"
+    env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(REPO)}
+    env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")  # 1 thread
+    out = subprocess.run(
+        [sys.executable, "-c", _DIGEST], env=env, cwd=REPO, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == _digest(small)
+
+
+def test_takers_lean_toward_the_oracle(small: SimResult) -> None:
+    tr = small.trades.sort_values("ts", kind="stable")
+    top = small.book_top.sort_values("ts", kind="stable")[
+        ["ts", "ticker", "yes_bid_cc", "no_bid_cc"]
+    ]
+    m = pd.merge_asof(tr, top, on="ts", by="ticker", allow_exact_matches=False)
+    fair = small.fair.sort_values("ts", kind="stable")[["ts", "ticker", "p"]]
+    m = pd.merge_asof(m, fair, on="ts", by="ticker")
+    mid = (
+        m["yes_bid_cc"].astype("Float64").fillna(0)
+        + 10_000
+        - m["no_bid_cc"].astype("Float64").fillna(0)
+    ) / 200
+    edge = 100 * m["p"] - mid  # cents by which the oracle exceeds the mid
+    buy_yes = m["taker_side"] == "yes"
+    assert buy_yes[edge > 2].mean() > 0.65 > 0.35 > buy_yes[edge < -2].mean()
+
+
 def test_adding_a_city_leaves_other_cities_unchanged(small: SimResult) -> None:
     ny = simulate(dataclasses.replace(SMALL, cities=("NY",)))
     for name, key in (
@@ -91,7 +144,7 @@ def test_events_ladders_and_outcomes(small: SimResult) -> None:
     et = ZoneInfo("America/New_York")
     for _, m in mk.iterrows():
         city = CITIES[m["city"]]
-        start, end = city.climate_day_window(m["climate_date"])
+        _, end = city.climate_day_window(m["climate_date"])
         assert m["close_time"].to_pydatetime() == end - dt.timedelta(minutes=1)
         opened = m["open_time"].to_pydatetime().astimezone(et)
         assert opened.date() == m["climate_date"] - dt.timedelta(days=1)
@@ -99,46 +152,48 @@ def test_events_ladders_and_outcomes(small: SimResult) -> None:
     assert mk["open_time"].dt.hour.nunique() == 2  # DST moved the 10:00 ET open in UTC
 
 
-def _replay(deltas: pd.DataFrame, levels: pd.DataFrame) -> dict:
-    book: dict = {}
-    for r in levels.itertuples():
-        book[(r.ticker, r.side, r.price_cc)] = r.size_centi
-    out = []
-    for r in deltas.itertuples():
-        key = (r.ticker, r.side, r.price_cc)
-        book[key] = book.get(key, 0) + r.delta_centi
-        assert book[key] >= 0, f"negative size at {key}"
-        out.append(dict(book))
-    return book
-
-
 def test_book_snapshot_plus_deltas_rebuilds_the_tops(small: SimResult) -> None:
-    e = small.events["event_ticker"].iloc[2]
-    tickers = set(small.markets.loc[small.markets["event_ticker"] == e, "ticker"])
-    lv = small.book_levels[small.book_levels["ticker"].isin(tickers)]
-    dl = small.book_deltas[small.book_deltas["ticker"].isin(tickers)]
-    assert (dl["seq"].to_numpy() == np.arange(1, len(dl) + 1)).all() and dl["sid"].nunique() == 1
-    assert dl["ts"].is_monotonic_increasing
-    assert (lv["ts"] == small.markets.loc[small.markets["event_ticker"] == e, "open_time"].iloc[0]).all()
-    top = small.book_top[small.book_top["event_ticker"] == e]
-    book = {(r.ticker, r.side, r.price_cc): r.size_centi for r in lv.itertuples()}
+    """Replay through the production :class:`OrderBook` (it rejects negative or crossed books)."""
+    tracker = SeqTracker()
     checked = 0
-    d_iter = iter(dl.itertuples())
-    pending = next(d_iter, None)
-    for r in top.sort_values("ts", kind="stable").itertuples():
-        while pending is not None and pending.ts <= r.ts:
-            key = (pending.ticker, pending.side, pending.price_cc)
-            book[key] = book.get(key, 0) + pending.delta_centi
-            assert book[key] >= 0
-            pending = next(d_iter, None)
-        yes = [p for (t, s, p), z in book.items() if t == r.ticker and s == "yes" and z > 0]
-        no = [p for (t, s, p), z in book.items() if t == r.ticker and s == "no" and z > 0]
-        if pending is not None and pending.ts == r.ts:
-            continue  # several changes at one instant: compare after the last one only
-        assert (max(yes) if yes else None) == (None if pd.isna(r.yes_bid_cc) else r.yes_bid_cc)
-        assert (max(no) if no else None) == (None if pd.isna(r.no_bid_cc) else r.no_bid_cc)
-        checked += 1
-    assert checked > 100
+    for e in small.events["event_ticker"]:
+        mk = small.markets[small.markets["event_ticker"] == e]
+        lv = small.book_levels[small.book_levels["ticker"].isin(set(mk["ticker"]))]
+        assert (lv["ts"] == mk["open_time"].iloc[0]).all()
+        books = {
+            t: OrderBook(
+                t,
+                yes={int(r.price_cc): int(r.size_centi) for r in g.itertuples() if r.side == "yes"},
+                no={int(r.price_cc): int(r.size_centi) for r in g.itertuples() if r.side == "no"},
+            )
+            for t, g in lv.groupby("ticker")
+        }
+        dl = small.book_deltas[small.book_deltas["ticker"].isin(set(mk["ticker"]))]
+        assert dl["sid"].nunique() == 1 and dl["ts"].is_monotonic_increasing
+        top = small.book_top[small.book_top["event_ticker"] == e]
+        deltas = list(dl.itertuples())
+        i = 0
+        for r in top.itertuples():  # book_top is in time order per event
+            while i < len(deltas) and deltas[i].ts <= r.ts:
+                d = deltas[i]
+                assert tracker.observe(int(d.sid), int(d.seq)).in_sync
+                books[d.ticker].change(d.side, int(d.price_cc), int(d.delta_centi), seq=int(d.seq))
+                i += 1
+            if i < len(deltas) and deltas[i - 1].ts == r.ts == deltas[i].ts:
+                continue
+            book = books[r.ticker]
+            yes, no = book.best_yes_bid, book.best_no_bid
+            assert (yes.price_cc if yes else None) == (
+                None if pd.isna(r.yes_bid_cc) else r.yes_bid_cc
+            )
+            assert (no.price_cc if no else None) == (None if pd.isna(r.no_bid_cc) else r.no_bid_cc)
+            assert (yes.size_centi if yes else None) == (
+                None if pd.isna(r.yes_bid_size_centi) else r.yes_bid_size_centi
+            )
+            assert not book.is_locked
+            checked += 1
+        assert i == len(deltas)
+    assert tracker.gaps == 0 and checked > 1000
 
 
 def test_quotes_are_valid_prices(small: SimResult) -> None:
@@ -161,7 +216,9 @@ def test_trades_are_inside_the_quote(small: SimResult) -> None:
     assert tr["trade_id"].is_unique
     assert (tr["count_centi"] > 0).all() and (tr["count_centi"] % 100 == 0).all()
     assert tr["taker_side"].isin(["yes", "no"]).all()
-    top = small.book_top.sort_values("ts", kind="stable")[["ts", "ticker", "yes_bid_cc", "no_bid_cc"]]
+    top = small.book_top.sort_values("ts", kind="stable")[
+        ["ts", "ticker", "yes_bid_cc", "no_bid_cc"]
+    ]
     m = pd.merge_asof(tr, top, on="ts", by="ticker", allow_exact_matches=False)
     ask = 10_000 - m["no_bid_cc"]
     at_ask = (m["taker_side"] == "yes") & (m["yes_price_cc"] == ask)
@@ -203,7 +260,10 @@ def test_trade_flow_is_bursty_and_busiest_late_in_the_day(small: SimResult) -> N
     day = tr[(hours >= 8) & (hours < 20)]
     ratios = []
     for _, g in day.groupby("event_ticker"):
-        c = np.bincount(((g["ts"] - g["window_start"]).dt.total_seconds() // 300).astype(int) - 96, minlength=144)
+        c = np.bincount(
+            ((g["ts"] - g["window_start"]).dt.total_seconds() // 300).astype(int) - 96,
+            minlength=144,
+        )
         ratios.append(c.var() / c.mean())
     assert np.median(ratios) > 1.5
 
@@ -213,7 +273,10 @@ def test_spreads_are_wider_when_illiquid(small: SimResult) -> None:
     top = top[top["yes_bid_cc"].notna() & top["no_bid_cc"].notna()]
     spread = 10_000 - top["no_bid_cc"] - top["yes_bid_cc"]
     hours = (top["ts"] - top["window_start"]).dt.total_seconds() / 3600
-    assert spread[(hours >= 13) & (hours < 17)].mean() + 100 < spread[(hours >= 1) & (hours < 5)].mean()
+    assert (
+        spread[(hours >= 13) & (hours < 17)].mean() + 100
+        < spread[(hours >= 1) & (hours < 5)].mean()
+    )
 
 
 def test_config_validation() -> None:

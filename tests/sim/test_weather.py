@@ -105,7 +105,10 @@ def test_official_high_never_below_reported_5min_max(small: SimResult) -> None:
     obs = small.weather_obs
     obs = obs[obs["temp_source"] == "tenths"].copy()
     st = {c.station: c for c in CITIES.values()}
-    obs["date"] = [st[s].climate_day_of(t.to_pydatetime()) for s, t in zip(obs["station"], obs["ts"], strict=True)]
+    obs["date"] = [
+        st[s].climate_day_of(t.to_pydatetime())
+        for s, t in zip(obs["station"], obs["ts"], strict=True)
+    ]
     obs["f"] = np.floor(obs["temp_c"].to_numpy(float) * 9 / 5 + 32 + 0.5)
     mx = obs.groupby(["station", "date"])["f"].max().rename("max5").reset_index()
     oh = small.official_highs.merge(mx, on=["station", "date"])
