@@ -32,6 +32,9 @@ def write_outputs(
     long = forecasts_frame(forecasts, data)
     long.to_parquet(out_dir / "forecasts.parquet", index=False)
     plots = write_plots(out_dir, results, long, [d.label for d in config.decision_times])
+    plots += ctx.plots
+    for name, (_, df) in ctx.tables.items():
+        df.to_csv(out_dir / f"{name}.csv", index=False)
     manifest = {
         "name": config.name,
         "kind": config.kind,
@@ -103,6 +106,8 @@ def render_report(
             _md_table(per_city.drop(columns=["kind", "split"])),
             "",
         ]
+    for name, (title, df) in ctx.tables.items():
+        parts += [f"## {title}", "", f"(`{name}.csv`)", "", _md_table(df), ""]
     if plots:
         parts += ["## Plots", ""] + [f"![{p}]({p})" for p in plots] + [""]
     if ctx.fitted:

@@ -54,6 +54,17 @@ class RunContext:
     fitted: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
 
+    tables: dict[str, tuple[str, pd.DataFrame]] = field(default_factory=dict)
+    plots: list[str] = field(default_factory=list)
+
+    def add_table(self, name: str, df: pd.DataFrame, title: str) -> None:
+        """An extra result table (written as ``<name>.csv`` and shown in the report)."""
+        self.tables[name] = (title, df)
+
+    def add_plot(self, filename: str) -> None:
+        """A PNG the kind wrote into ``out_dir``, to be linked from the report."""
+        self.plots.append(filename)
+
     def note(self, text: str) -> None:
         """Something the report should say (missing data, defaults used)."""
         self.notes.append(text)
