@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtr
 
+from kbayes.experiment.data import OFFICIAL_SOURCE_PRIORITY
 from kbayes.experiment.registry import ExperimentKind, register_kind
 from kbayes.experiment.runner import RunContext
 from kbayes.market.cities import city_of
@@ -136,8 +137,10 @@ def _climatology(ctx: RunContext, params: dict) -> dict[tuple[str, str], np.ndar
     if highs.empty:
         ctx.note("climatology: no official highs in the store")
         return out
-    # One value per (station, date): the sources agree to within a degree; prefer none.
-    highs = highs.drop_duplicates(["station", "date"])
+    # One value per (station, date), from the most authoritative source (CLI first).
+    rank = {src: i for i, src in enumerate(OFFICIAL_SOURCE_PRIORITY)}
+    highs = highs.assign(_r=highs["source"].map(lambda x: rank.get(x, len(rank))))
+    highs = highs.sort_values("_r", kind="mergesort").drop_duplicates(["station", "date"])
     highs["month"] = [d.month for d in highs["date"]]
     highs["year"] = [d.year for d in highs["date"]]
     by_station = {s: g for s, g in highs.groupby("station")}
