@@ -98,6 +98,160 @@ def _cmd_kinds(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+def _utc(text: str | None):
+    """An aware UTC datetime from ISO text (``2026-05-16T15:00:00Z``; naive means UTC)."""
+    import datetime as dt
+
+    if not text:
+        return None
+    ts = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return ts if ts.tzinfo else ts.replace(tzinfo=dt.UTC)
+
+
+def _signer(args: argparse.Namespace):
+    from kbayes.io.kalshi.auth import Signer
+
+    return Signer.from_env(key_id=args.key_id, key_path=args.key_path)
+
+
+def _csv(text: str | None) -> list[str]:
+    return [t.strip() for t in (text or "").split(",") if t.strip()]
+
+
+def _cmd_fetch(args: argparse.Namespace, console: Console) -> int:
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from kbayes.io.kalshi import fetch
+    from kbayes.io.kalshi.rest import KalshiClient
+    from kbayes.io.store import DuckDBStore
+
+    checkpoints = fetch.Checkpoints.beside(args.store)
+    with (
+        KalshiClient(args.rest_url, signer=_signer(args)) as client,
+        DuckDBStore(args.store) as store,
+        Progress(SpinnerColumn(), TextColumn("{task.description}"),
+                 TextColumn("{task.completed:,} rows"), TimeElapsedColumn(),
+                 console=console) as bar,
+    ):  # fmt: skip
+        task = bar.add_task(f"fetch {args.what}", total=None)
+
+        def tick(n: int, desc: str) -> None:
+            bar.update(task, advance=n, description=desc)
+
+        tickers = _csv(args.tickers)
+        if args.what != "markets" and args.series and not tickers:
+            tickers = [m.ticker for s in _csv(args.series) for m in client.markets(series_ticker=s)]
+        if args.what == "markets":
+            if not args.series:
+                console.print("[red]error[/]: fetch markets needs --series")
+                return 2
+            n = sum(
+                fetch.fetch_markets(client, store, s, args.status, checkpoints, tick, args.force,
+                                    historical=args.historical)
+                for s in _csv(args.series)
+            )  # fmt: skip
+        elif not tickers:
+            console.print("[red]error[/]: give --tickers or --series")
+            return 2
+        elif args.what == "trades":
+            lo, hi = _utc(args.since), _utc(args.until)
+            n = fetch.fetch_trades(
+                client, store, tickers, lo and int(lo.timestamp()), hi and int(hi.timestamp()),
+                checkpoints, tick, args.force,
+            )  # fmt: skip
+        else:
+            lo, hi = _utc(args.since), _utc(args.until)
+            if lo is None or hi is None:
+                console.print("[red]error[/]: fetch candles needs --since and --until")
+                return 2
+            n = fetch.fetch_candles(
+                client, store, tickers, int(lo.timestamp()), int(hi.timestamp()), args.period,
+                checkpoints, tick, args.force,
+            )  # fmt: skip
+    console.print(f"fetched {n:,} {args.what} rows into {args.store}")
+    unknown = client.fields.unknown()
+    if unknown:
+        console.print(f"[yellow]unknown fields (kept raw)[/]: {unknown}")
+    return 0
+
+
+def _cmd_record(args: argparse.Namespace, console: Console) -> int:
+    import asyncio
+
+    from kbayes.io.kalshi.recorder import record
+
+    tickers, series = _csv(args.tickers), _csv(args.series)
+    if not tickers and not series:
+        console.print("[red]error[/]: give --tickers or --series")
+        return 2
+    client = asyncio.run(
+        record(
+            args.tape, tickers=tickers, series=series, ws_url=args.ws_url,
+            rest_url=args.rest_url, signer=_signer(args), channels=_csv(args.channels),
+            use_yes_price=args.use_yes_price, duration_s=args.duration,
+        )
+    )  # fmt: skip
+    console.print(f"recorded to {args.tape}: {dict(client.stream.metrics)} {client.metrics}")
+    return 0
+
+
+def _cmd_book(args: argparse.Namespace, console: Console) -> int:
+    import json
+
+    from kbayes.io.kalshi.replay import book_at
+
+    at = _utc(args.at)
+    if not Path(args.tape).exists():
+        console.print(f"[red]error[/]: tape {args.tape!r} does not exist")
+        return 2
+    out = book_at(args.tape, args.ticker, at)
+    print(json.dumps(out, indent=2))
+    return 0 if out["found"] else 1
+
+
+def _add_kalshi_args(p: argparse.ArgumentParser) -> None:
+    from kbayes.io.kalshi.rest import PROD_REST_URL
+
+    p.add_argument("--rest-url", default=PROD_REST_URL, help="REST base URL (default production)")
+    p.add_argument("--key-id", help="API key id (default $KALSHI_API_KEY_ID)")
+    p.add_argument("--key-path", help="private key PEM (default $KALSHI_PRIVATE_KEY_PATH)")
+
+
+def _add_market_parsers(sub) -> None:
+    from kbayes.io.kalshi.ws import DEFAULT_CHANNELS, PROD_WS_URL
+
+    fetch = sub.add_parser("fetch", help="backfill trades, candles or markets from Kalshi REST")
+    fetch.add_argument("what", choices=("trades", "candles", "markets"))
+    fetch.add_argument("--tickers", help="comma-separated market tickers")
+    fetch.add_argument("--series", help="comma-separated series (all their markets)")
+    fetch.add_argument("--status", help="market status filter (open, closed, settled)")
+    fetch.add_argument("--since", help="start, ISO UTC (trades, candles)")
+    fetch.add_argument("--until", help="end, ISO UTC (trades, candles)")
+    fetch.add_argument("--period", type=int, default=60, choices=(1, 60, 1440), help="minutes")
+    fetch.add_argument("--historical", action="store_true", help="markets: historical tier")
+    fetch.add_argument("--store", default=DEFAULT_STORE)
+    fetch.add_argument("--force", action="store_true", help="refetch finished jobs")
+    _add_kalshi_args(fetch)
+    fetch.set_defaults(func=_cmd_fetch)
+
+    rec = sub.add_parser("record", help="record the WebSocket stream to an append-only tape")
+    rec.add_argument("--tickers", help="comma-separated market tickers")
+    rec.add_argument("--series", help="comma-separated series (their open markets)")
+    rec.add_argument("--tape", required=True, help="tape folder (one JSONL file per UTC day)")
+    rec.add_argument("--ws-url", default=PROD_WS_URL, help="WebSocket URL (default production)")
+    rec.add_argument("--channels", default=",".join(DEFAULT_CHANNELS))
+    rec.add_argument("--use-yes-price", action="store_true", help="NO levels in YES-leg prices")
+    rec.add_argument("--duration", type=float, help="stop after this many seconds")
+    _add_kalshi_args(rec)
+    rec.set_defaults(func=_cmd_record)
+
+    book = sub.add_parser("book", help="print a market's book rebuilt from a tape (JSON)")
+    book.add_argument("--tape", required=True, help="tape folder or file")
+    book.add_argument("--ticker", required=True)
+    book.add_argument("--at", required=True, help="receive time, ISO UTC (2026-08-07T06:46:29Z)")
+    book.set_defaults(func=_cmd_book)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="kbayes",
@@ -132,6 +286,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     kinds = sub.add_parser("kinds", help="list experiment kinds")
     kinds.set_defaults(func=_cmd_kinds)
+    _add_market_parsers(sub)
     return p
 
 

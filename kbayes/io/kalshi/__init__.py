@@ -1,0 +1,29 @@
+"""Kalshi exchange clients: REST (sync/async), WebSocket books, tape recorder and replay.
+
+* :mod:`.auth`: RSA-PSS request signing; :mod:`.ratelimit`: token buckets;
+* :mod:`.rest`: :class:`KalshiClient` / :class:`AsyncKalshiClient`; :mod:`.schema`: typed objects;
+* :mod:`.stream`: books and seq per sid (no I/O); :mod:`.ws`: :class:`KalshiWebSocket`;
+* :mod:`.recorder`, :mod:`.replay`: ``kbayes record`` / ``kbayes book``; :mod:`.fetch`: backfill.
+"""
+
+from kbayes.io.kalshi.auth import Signer
+from kbayes.io.kalshi.errors import (
+    KalshiError,
+    KalshiHTTPError,
+    KalshiSchemaError,
+    KalshiTransportError,
+)
+from kbayes.io.kalshi.rest import AsyncKalshiClient, KalshiClient, RetryPolicy
+from kbayes.io.kalshi.ws import KalshiWebSocket
+
+__all__ = [
+    "AsyncKalshiClient",
+    "KalshiClient",
+    "KalshiError",
+    "KalshiHTTPError",
+    "KalshiSchemaError",
+    "KalshiTransportError",
+    "KalshiWebSocket",
+    "RetryPolicy",
+    "Signer",
+]

@@ -1,0 +1,366 @@
+"""The WebSocket stream as a state machine: books per market, seq per sid, resync decisions.
+
+No I/O: :class:`BookStream` is fed every command we send (:meth:`~BookStream.sent`) and every
+frame we receive (:meth:`~BookStream.handle`), and answers with the :class:`Resync` actions
+the connection must perform. The live client (:mod:`kbayes.io.kalshi.ws`) and the offline
+tape replay (:mod:`kbayes.io.kalshi.replay`) share it, so a tape rebuilds exactly the books
+the client had.
+
+Policy (kalshi-api.md §7.4-7.7):
+
+* ``seq`` is tracked per sid over every sequenced frame (snapshots, deltas, ``ok`` acks of
+  ``update_subscription``, trades, lifecycle). On an ``orderbook_delta`` sid a gap, duplicate
+  or out-of-order frame marks all the sid's books stale and asks for ``get_snapshot``; the
+  first snapshot that answers re-anchors the sid's sequence, deltas of stale books are dropped
+  until their snapshot arrives. A snapshot answering ``get_snapshot`` (it carries an ``id``)
+  is applied even if its seq does not advance (whether it consumes a seq is undocumented).
+* A delta that would make a size negative or cross the book (best YES bid + best NO bid > $1)
+  is rejected whole; that market is resynced.
+* Repeated resyncs without progress, an error answering ``get_snapshot``, and the terminal
+  errors 10, 17, 25 escalate to unsubscribe + subscribe (a new sid and fresh snapshots).
+* After a reconnect (:meth:`~BookStream.reset`) sids and seqs are meaningless: every book is
+  stale until its new snapshot.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+from kbayes.market.book import BookError, OrderBook, SeqStatus, SeqTracker
+
+ORDERBOOK = "orderbook_delta"
+TERMINAL_ERRORS = frozenset({10, 17, 25})
+SEQUENCED = frozenset(
+    {"orderbook_snapshot", "orderbook_delta", "trade", "market_lifecycle_v2", "event_lifecycle",
+     "event_fee_update", "ok", "unsubscribed", "order_group_updates", "communications"}
+)  # fmt: skip
+MAX_SNAPSHOT_RESYNCS = 3  # consecutive get_snapshot resyncs of a sid before resubscribing
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Resync:
+    """An action for the connection.
+
+    Attributes:
+        sid: The subscription.
+        tickers: Markets to refresh.
+        how: ``"snapshot"`` (``update_subscription`` ``get_snapshot``) or ``"resubscribe"``.
+        reason: Why, for logs and metrics.
+        channel: The sid's channel (to subscribe again).
+        use_yes_price: The sid's ``use_yes_price`` flag (to subscribe again).
+    """
+
+    sid: int
+    tickers: tuple[str, ...]
+    how: str
+    reason: str
+    channel: str = ORDERBOOK
+    use_yes_price: bool = False
+
+
+@dataclasses.dataclass
+class Subscription:
+    """What we know about one sid."""
+
+    sid: int
+    channel: str
+    tickers: set[str]
+    use_yes_price: bool
+    awaiting: set[str] = dataclasses.field(default_factory=set)
+    reanchor: bool = False
+    resyncs: int = 0  # consecutive resyncs without an applied delta in between
+
+
+class BookStream:
+    """Books and sequence state of one logical stream (across reconnects).
+
+    Attributes:
+        books: Order book per market ticker (possibly stale: see :attr:`stale`).
+        stale: Tickers whose book must not be used until their next snapshot.
+        subs: Live subscriptions by sid.
+        metrics: Counters: frames, malformed, gap, duplicate, out_of_order, crossed, negative,
+            bad_delta, resync_snapshot, resync_resubscribe, dropped_stale, error_<code>, …
+        tickers: Last ``ticker`` message per market.
+        trades: Recent ``trade`` messages.
+        lifecycle: Recent ``market_lifecycle_v2``/``event_lifecycle`` messages.
+        seq_gaps: ``(channel, sid, expected, got)`` of gaps on non-book channels (trades can
+            only be backfilled from REST).
+    """
+
+    def __init__(self, history: int = 10_000) -> None:
+        """Start empty; ``history`` bounds the kept trades and lifecycle messages."""
+        self.books: dict[str, OrderBook] = {}
+        self.stale: set[str] = set()
+        self.subs: dict[int, Subscription] = {}
+        self.retired: set[int] = set()
+        self.tracker = SeqTracker()
+        self.metrics: collections.Counter[str] = collections.Counter()
+        self.pending: dict[int, Mapping[str, Any]] = {}
+        self.snapshot_requests: dict[int, int] = {}  # command id -> sid
+        self.tickers: dict[str, Mapping[str, Any]] = {}
+        self.trades: collections.deque[Mapping[str, Any]] = collections.deque(maxlen=history)
+        self.lifecycle: collections.deque[Mapping[str, Any]] = collections.deque(maxlen=history)
+        self.seq_gaps: list[tuple[str, int, int | None, int]] = []
+        self.errors: list[Mapping[str, Any]] = []
+        self.book_sid: dict[str, int] = {}  # which sid feeds each book
+
+    # --- connection-level -------------------------------------------------------------------
+
+    def reset(self) -> None:
+        """A new connection: forget sids and seqs, mark every book stale."""
+        self.subs.clear()
+        self.retired.clear()
+        self.pending.clear()
+        self.snapshot_requests.clear()
+        self.tracker.reset()
+        self.book_sid.clear()
+        self.stale |= set(self.books)
+
+    def sent(self, cmd: Mapping[str, Any]) -> None:
+        """Record an outgoing command (needed to map ``subscribed`` answers to their params)."""
+        if isinstance(cmd.get("id"), int):
+            self.pending[cmd["id"]] = cmd
+            params = cmd.get("params") or {}
+            if cmd.get("cmd") == "update_subscription" and params.get("action") == "get_snapshot":
+                sids = params.get("sids") or [params.get("sid")]
+                if sids and isinstance(sids[0], int):
+                    self.snapshot_requests[cmd["id"]] = sids[0]
+
+    def retire(self, sid: int) -> None:
+        """Forget a sid we unsubscribed (its late frames are ignored)."""
+        sub = self.subs.pop(sid, None)
+        self.retired.add(sid)
+        self.tracker.reset(sid)
+        if sub is not None and sub.channel == ORDERBOOK:
+            self.stale |= sub.tickers | self._books_of(sub)
+
+    @property
+    def fresh_books(self) -> dict[str, OrderBook]:
+        """Books that are in sync now."""
+        return {t: b for t, b in self.books.items() if t not in self.stale}
+
+    # --- frames -------------------------------------------------------------------------------
+
+    def handle(self, frame: Mapping[str, Any]) -> list[Resync]:
+        """Apply one decoded frame; returns the resyncs the connection must perform."""
+        self.metrics["frames"] += 1
+        kind = frame.get("type")
+        msg = frame.get("msg")
+        if not isinstance(kind, str):
+            self.metrics["malformed"] += 1
+            return []
+        try:
+            handler = getattr(self, "_on_" + kind, None)
+            if handler is None:
+                self.metrics[f"type_{kind}"] += 1
+                return self._sequenced(frame) if "seq" in frame else []
+            return handler(frame, msg if isinstance(msg, Mapping) else {})
+        except (KeyError, TypeError, ValueError) as exc:  # a malformed frame must not kill us
+            self.metrics["malformed"] += 1
+            self.errors.append({"frame": dict(frame), "error": str(exc)})
+            return []
+
+    def _sub(self, frame: Mapping[str, Any], channel: str) -> Subscription | None:
+        sid = frame.get("sid")
+        if not isinstance(sid, int) or sid in self.retired:
+            self.metrics["retired_sid_frames" if sid in self.retired else "no_sid"] += 1
+            return None
+        sub = self.subs.get(sid)
+        if sub is None:  # e.g. a tape whose 'subscribed' answer was cut off
+            sub = self.subs[sid] = Subscription(sid, channel, set(), False)
+            self.metrics["implicit_sid"] += 1
+        return sub
+
+    def _on_subscribed(self, frame: Mapping[str, Any], msg: Mapping[str, Any]) -> list[Resync]:
+        sid, channel = int(msg["sid"]), str(msg["channel"])
+        params = (self.pending.get(frame.get("id"), {}) or {}).get("params") or {}
+        tickers = list(params.get("market_tickers") or [])
+        if params.get("market_ticker"):
+            tickers.append(params["market_ticker"])
+        self.subs[sid] = Subscription(sid, channel, set(tickers), bool(params.get("use_yes_price")))
+        self.retired.discard(sid)
+        return []
+
+    def _on_unsubscribed(self, frame: Mapping[str, Any], msg: Mapping[str, Any]) -> list[Resync]:
+        if isinstance(frame.get("sid"), int):
+            self.retire(frame["sid"])
+        return []
+
+    def _on_ok(self, frame: Mapping[str, Any], msg: Mapping[str, Any]) -> list[Resync]:
+        self.pending.pop(frame.get("id"), None)  # type: ignore[arg-type]
+        if "sid" not in frame:
+            return []
+        sub = self._sub(frame, ORDERBOOK)
+        if sub is None:
+            return []
+        if isinstance(msg.get("market_tickers"), list):
+            sub.tickers = set(msg["market_tickers"])  # the full list after the update
+        return self._sequenced(frame, sub)
+
+    def _on_error(self, frame: Mapping[str, Any], msg: Mapping[str, Any]) -> list[Resync]:
+        code = msg.get("code")
+        self.metrics[f"error_{code}"] += 1
+        self.errors.append(dict(frame))
+        sid = frame.get("sid")
+        snap_sid = self.snapshot_requests.pop(frame.get("id"), None)  # type: ignore[arg-type]
+        if snap_sid is not None and snap_sid in self.subs:
+            return [self._resubscribe(self.subs[snap_sid], f"get_snapshot failed: {msg}")]
+        if code in TERMINAL_ERRORS and isinstance(sid, int) and sid in self.subs:
+            return [self._resubscribe(self.subs[sid], f"terminal error {code}: {msg.get('msg')}")]
+        return []
+
+    def _sequenced(self, frame: Mapping[str, Any], sub: Subscription | None = None) -> list[Resync]:
+        """Seq-check a frame that changes no book (ok acks, trades, lifecycle)."""
+        seq = frame.get("seq")
+        sub = sub or self._sub(frame, str(frame.get("type")))
+        if sub is None or not isinstance(seq, int):
+            return []
+        if sub.reanchor:
+            return []
+        result = self.tracker.observe(sub.sid, seq)
+        if result.in_sync:
+            return []
+        self.metrics[str(result.status)] += 1
+        if sub.channel == ORDERBOOK:
+            return self._resync(
+                sub, sub.tickers | set(self._books_of(sub)), str(result.status), True
+            )
+        if result.status is SeqStatus.GAP:
+            self.seq_gaps.append((sub.channel, sub.sid, result.expected, seq))
+        return []
+
+    def _books_of(self, sub: Subscription) -> set[str]:
+        return {t for t, sid in self.book_sid.items() if sid == sub.sid}
+
+    def _on_orderbook_snapshot(
+        self, frame: Mapping[str, Any], msg: Mapping[str, Any]
+    ) -> list[Resync]:
+        sub = self._sub(frame, ORDERBOOK)
+        if sub is None:
+            return []
+        ticker = str(msg["market_ticker"])
+        seq = frame.get("seq")
+        actions: list[Resync] = []
+        if isinstance(seq, int):
+            if sub.reanchor:
+                self.tracker.reset(sub.sid)
+                self.tracker.observe(sub.sid, seq)
+                sub.reanchor = False
+            else:
+                result = self.tracker.observe(sub.sid, seq)
+                if result.status is SeqStatus.GAP:
+                    self.metrics["gap"] += 1
+                    others = (sub.tickers | self._books_of(sub)) - {ticker}
+                    if others:
+                        actions = self._resync(sub, others, "gap", False)
+                elif not result.in_sync and "id" not in frame:
+                    self.metrics[str(result.status)] += 1
+                    everything = sub.tickers | self._books_of(sub) | {ticker}
+                    return self._resync(sub, everything, str(result.status), True)
+        try:
+            book = OrderBook.from_snapshot(msg, seq=seq, use_yes_price=sub.use_yes_price)
+        except BookError as exc:
+            self.metrics["bad_snapshot"] += 1
+            self.errors.append({"frame": dict(frame), "error": str(exc)})
+            self.stale.add(ticker)
+            sub.tickers.add(ticker)
+            return [self._resubscribe(sub, f"bad snapshot: {exc}")]
+        self.books[ticker] = book
+        self.book_sid[ticker] = sub.sid
+        self.stale.discard(ticker)
+        sub.tickers.add(ticker)
+        sub.awaiting.discard(ticker)
+        self.metrics["snapshots"] += 1
+        return actions
+
+    def _on_orderbook_delta(self, frame: Mapping[str, Any], msg: Mapping[str, Any]) -> list[Resync]:
+        sub = self._sub(frame, ORDERBOOK)
+        if sub is None:
+            return []
+        ticker = str(msg["market_ticker"])
+        seq = frame.get("seq")
+        if sub.reanchor:  # waiting for the snapshot that restarts this sid's sequence
+            if isinstance(seq, int):  # still judged, for the counts only
+                result = self.tracker.observe(sub.sid, seq)
+                if not result.in_sync:
+                    self.metrics[str(result.status)] += 1
+            self.metrics["dropped_stale"] += 1
+            return []
+        if isinstance(seq, int):
+            result = self.tracker.observe(sub.sid, seq)
+            if not result.in_sync:
+                self.metrics[str(result.status)] += 1
+                everything = sub.tickers | self._books_of(sub) | {ticker}
+                return self._resync(sub, everything, str(result.status), True)
+        book = self.books.get(ticker)
+        if book is None or ticker in self.stale:
+            self.metrics["dropped_stale"] += 1
+            if book is None and ticker not in sub.awaiting:
+                return self._resync(sub, {ticker}, "delta for a market without snapshot", False)
+            return []
+        try:
+            book.apply_delta(msg, seq=seq, use_yes_price=sub.use_yes_price)
+        except BookError as exc:
+            text = str(exc)
+            key = (
+                "crossed"
+                if "crossed" in text
+                else "negative"
+                if "negative" in text
+                else "bad_delta"
+            )
+            self.metrics[key] += 1
+            self.errors.append({"frame": dict(frame), "error": text})
+            return self._resync(sub, {ticker}, f"{key}: {text}", False)
+        self.metrics["deltas"] += 1
+        sub.resyncs = 0
+        return []
+
+    def _on_ticker(self, frame: Mapping[str, Any], msg: Mapping[str, Any]) -> list[Resync]:
+        if msg.get("market_ticker"):
+            self.tickers[str(msg["market_ticker"])] = msg
+        return []
+
+    def _on_trade(self, frame: Mapping[str, Any], msg: Mapping[str, Any]) -> list[Resync]:
+        self.trades.append(msg)
+        return self._sequenced(frame)
+
+    def _on_market_lifecycle_v2(
+        self, frame: Mapping[str, Any], msg: Mapping[str, Any]
+    ) -> list[Resync]:
+        self.lifecycle.append(msg)
+        return self._sequenced(frame)
+
+    _on_event_lifecycle = _on_market_lifecycle_v2
+
+    # --- resync decisions -----------------------------------------------------------------------
+
+    def _resync(
+        self, sub: Subscription, tickers: set[str], reason: str, whole_sid: bool
+    ) -> list[Resync]:
+        tickers = set(tickers)
+        if not tickers:
+            return []
+        sub.resyncs += 1
+        if sub.resyncs > MAX_SNAPSHOT_RESYNCS:
+            return [self._resubscribe(sub, f"{reason} (after {sub.resyncs - 1} resyncs)")]
+        self.stale |= tickers
+        sub.awaiting |= tickers
+        if whole_sid:
+            sub.reanchor = True
+        self.metrics["resync_snapshot"] += 1
+        return [Resync(sub.sid, tuple(sorted(tickers)), "snapshot", reason)]
+
+    def _resubscribe(self, sub: Subscription, reason: str) -> Resync:
+        self.metrics["resync_resubscribe"] += 1
+        tickers = tuple(sorted(sub.tickers | self._books_of(sub) | sub.awaiting))
+        self.retire(sub.sid)
+        return Resync(sub.sid, tickers, "resubscribe", reason, sub.channel, sub.use_yes_price)
+
+    def channel_of(self, sid: int) -> str | None:
+        """The channel of a live sid."""
+        sub = self.subs.get(sid)
+        return None if sub is None else sub.channel

@@ -1,0 +1,1 @@
+"""Live weather clients (Visual Crossing, api.weather.gov, IEM) and the 5-minute poller."""
