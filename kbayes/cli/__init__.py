@@ -292,6 +292,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     from kbayes.experiment.config import ConfigError
+    from kbayes.io.store import StoreLockedError
 
     args = build_parser().parse_args(argv)
     # Wide when piped, so tables in logs and CI are not truncated.
@@ -300,6 +301,9 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args, console) or 0)
     except ConfigError as exc:
         console.print(f"[red]config error[/]: {exc}")
+        return 2
+    except StoreLockedError as exc:
+        console.print(f"[red]error[/]: {exc}")
         return 2
 
 

@@ -30,6 +30,10 @@ _IMPORT_ISSUES = (
 )
 
 
+class StoreLockedError(RuntimeError):
+    """Another process holds the store file open for writing (or we need to write)."""
+
+
 @runtime_checkable
 class Store(Protocol):
     """What kbayes needs from a store of typed records."""
@@ -70,7 +74,15 @@ class DuckDBStore:
         self.path = str(path)
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self.con = duckdb.connect(self.path, read_only=read_only)
+        try:
+            self.con = duckdb.connect(self.path, read_only=read_only)
+        except duckdb.IOException as exc:
+            if "lock" in str(exc).lower():
+                raise StoreLockedError(
+                    f"store {self.path!r} is in use by another process; close it, or open it "
+                    "read-only (data.source: store) from both"
+                ) from exc
+            raise
         self.con.execute("SET TimeZone = 'UTC'")
         if not read_only:
             for rt in RECORD_TYPES:
