@@ -165,6 +165,7 @@ class FakeExchange:
         key_id: str | None = None,
         pace_every: int = 20,
         pace_s: float = 0.0,
+        pace_ack: bool = False,
     ) -> None:
         self.script = script
         self.faults = dict(faults or {})
@@ -172,6 +173,7 @@ class FakeExchange:
         self.key_id = key_id
         self.pace_every = pace_every
         self.pace_s = pace_s
+        self.pace_ack = pace_ack
         self.truth: dict[str, RefBook] = {}
         self.pos = 0
         self.sent: list[str] = []  # every text frame sent, all connections, in order
@@ -410,3 +412,11 @@ class _Conn:
                     await self.send(frame)
             if ex.pace_every and ex.pos % ex.pace_every == 0:
                 await asyncio.sleep(ex.pace_s)
+                if ex.pace_ack:
+                    # The client's library answers a ping only after reading every earlier
+                    # frame off the socket, so this bounds what is in flight at any moment.
+                    try:
+                        waiter = await self.ws.ping()
+                        await asyncio.wait_for(waiter, 10)
+                    except (ConnectionClosed, TimeoutError):
+                        return

@@ -30,9 +30,11 @@ from tests.io.kalshi.fake_exchange import (
 REPO = Path(__file__).resolve().parents[3]
 TICKERS = ["KXHIGHNY-26MAY16-T77", "KXHIGHNY-26MAY16-B78.5", "KXHIGHNY-26MAY16-T83"]
 RUNS = 20
-# Frames that can be in the sockets between server and recorder at the moment of the kill:
-# the server sends 20 frames per 2 ms, so a few hundred at most.
-IN_FLIGHT_BOUND = 1000
+# The server waits for a pong after every 20 frames, so at the kill at most one batch is on
+# the wire and at most the client library's receive queue (websockets' default max_queue is
+# 16 frames) has been read but not yet handed to the recorder.
+PACE = 20
+IN_FLIGHT_BOUND = 2 * PACE + 16
 
 
 def _script() -> list[dict]:
@@ -44,7 +46,12 @@ async def _one_run(
     script: list[dict], key_file: Path, signer: Signer, tape: Path, target: int
 ) -> tuple[list[str], int]:
     ex = FakeExchange(
-        script, public_key=signer._key.public_key(), key_id=KEY_ID, pace_every=20, pace_s=0.002
+        script,
+        public_key=signer._key.public_key(),
+        key_id=KEY_ID,
+        pace_every=PACE,
+        pace_s=0.002,
+        pace_ack=True,
     )
     url = await ex.start()
     env = {
