@@ -64,9 +64,10 @@ def market_prices(
     """Per grid row: last trade before ``t`` or VWAP over ``[t - window, t)``, in cc."""
     if trades.empty:
         return pd.Series(float(floor_cc), index=grid.index)
-    tr = trades[["ticker", "ts", "yes_price_cc", "count_centi"]].copy()
+    cols = ["ticker", "ts", "yes_price_cc", "count_centi"]
+    tr = trades[[*cols, "trade_id"]].copy() if "trade_id" in trades else trades[cols].copy()
     tr["ts"] = tr["ts"].astype("datetime64[us, UTC]")
-    tr = tr.sort_values(["ts"], kind="mergesort")
+    tr = tr.sort_values(["ts", "trade_id"] if "trade_id" in tr else ["ts"], kind="mergesort")
     tr["pv"] = tr["yes_price_cc"].astype(float) * tr["count_centi"].astype(float)
     tr["cum_pv"] = tr.groupby("ticker")["pv"].cumsum()
     tr["cum_v"] = tr.groupby("ticker")["count_centi"].cumsum().astype(float)

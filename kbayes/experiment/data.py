@@ -70,14 +70,15 @@ class ExperimentData:
     def trades(self) -> pd.DataFrame:
         """Trades of the experiment's markets, sorted by (ticker, ts)."""
         if not self.events:
-            return pd.DataFrame(columns=["ticker", "ts", "yes_price_cc", "count_centi"])
+            return pd.DataFrame(columns=["trade_id", "ticker", "ts", "yes_price_cc", "count_centi"])
         events = sorted({e.event_ticker for e in self.events})
         df = self.store.query(
-            "SELECT DISTINCT ON (trade_id) ticker, event_ticker, ts, yes_price_cc, count_centi "
-            "FROM trades WHERE event_ticker IN (SELECT unnest(?::VARCHAR[])) ",
+            "SELECT DISTINCT ON (trade_id) trade_id, ticker, event_ticker, ts, yes_price_cc, "
+            "count_centi FROM trades WHERE event_ticker IN (SELECT unnest(?::VARCHAR[])) ",
             [events],
         )
-        return df.sort_values(["ticker", "ts"], kind="mergesort").reset_index(drop=True)
+        # Prints sharing a timestamp are ordered by trade_id so "last trade" is reproducible.
+        return df.sort_values(["ticker", "ts", "trade_id"]).reset_index(drop=True)
 
 
 def _priority(source: str, order: tuple[str, ...]) -> tuple[int, str]:
