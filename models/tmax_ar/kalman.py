@@ -1,0 +1,206 @@
+"""Kalman filter with censored whole-°C reports, and forward-filter backward-sample paths.
+
+State of day ``d`` at step ``s``: ``z_s = (x_s, delta)`` with
+
+``x_s = phi_s x_{s-1} + sigma_s eps_s``, ``eps_s ~ N(0, 1)``,
+``x_0 ~ N(0, sigma_0^2 / (1 - phi_0^2))``
+
+``delta ~ N(mu_delta, tau_delta^2)`` (the day offset, constant within the day)
+
+``T_s = f_s + delta + x_s`` (temperature, °C; ``f`` the baseline path).
+
+Reports: a tenths value ``y_s = T_s + e_s``, ``e_s ~ N(0, r^2)``
+(``r = sqrt(0.03^2 + 0.1^2 / 12)`` °C: sensor noise plus the rounding of a tenths report) is a
+linear-Gaussian update (Kalman 1960). A whole-°C value ``c`` says only
+``T_s + e_s in [c - 1/2, c + 1/2)``; its likelihood is the predictive
+probability of that interval and the state is updated by matching the first two moments of the
+truncated normal (assumed-density filtering; Maybeck 1982 ch. 12, Minka 2001), which is exact
+for the likelihood of that report given the past and a Gaussian approximation afterwards.
+Missing steps are prediction-only. The day offset is integrated out analytically, so the
+marginal likelihood ``log p(y_{1:T})`` is the sum of the one-step predictive terms
+(prediction-error decomposition, Harvey 1989 ch. 3).
+
+Paths are drawn by forward filtering, backward sampling (Carter & Kohn 1994;
+Frühwirth-Schnatter 1994): ``delta, x_T ~ p(. | y)`` from the last filtered moments, then
+``x_s | x_{s+1}, delta, y_{1:s}`` backwards. Steps after the conditioning time are simply
+unobserved, so the same pass yields the past (including gaps) and the future.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+from jax.scipy.special import log_ndtr, ndtr
+from jaxtyping import Array, Float, Int
+
+from models.tmax_ar.grid import TENTHS, WHOLE
+
+SENSOR_SD = 0.03
+# Error of a tenths report: sensor noise plus rounding to 0.1 °C (uniform, sd 0.1 / sqrt 12).
+OBS_SD = float((SENSOR_SD**2 + 0.1**2 / 12.0) ** 0.5)
+_VAR_FLOOR = 1e-8
+_LOG_2PI = 1.8378770664093453
+
+
+class Filtered(NamedTuple):
+    """Filtered moments after each step (leading axes as the inputs', time last).
+
+    Attributes:
+        mx, md: means of ``x_s`` and ``delta``.
+        pxx, pxd, pdd: the 2x2 covariance.
+        loglik: total one-step predictive log-likelihood of the reports.
+    """
+
+    mx: Float[Array, "*batch T"]
+    md: Float[Array, "*batch T"]
+    pxx: Float[Array, "*batch T"]
+    pxd: Float[Array, "*batch T"]
+    pdd: Float[Array, "*batch T"]
+    loglik: Float[Array, "*batch"]
+
+
+def _log_interval(a: Float[Array, "*batch"], b: Float[Array, "*batch"]) -> Float[Array, "*batch"]:
+    """``log(Phi(b) - Phi(a))`` for ``a < b``, stable in both tails."""
+    flip = a > 0
+    lo = jnp.where(flip, -b, a)
+    hi = jnp.where(flip, -a, b)
+    lhi = log_ndtr(hi)
+    llo = log_ndtr(lo)
+    return lhi + jnp.log1p(-jnp.minimum(jnp.exp(llo - lhi), 1.0 - 1e-7))
+
+
+def _censored_moments(
+    mu: Float[Array, "*batch"], s2: Float[Array, "*batch"], c: Float[Array, "*batch"]
+) -> tuple[Float[Array, "*batch"], Float[Array, "*batch"], Float[Array, "*batch"]]:
+    """Log-probability, mean and variance of ``N(mu, s2)`` truncated to ``[c - .5, c + .5)``."""
+    s = jnp.sqrt(s2)
+    a = (c - 0.5 - mu) / s
+    b = (c + 0.5 - mu) / s
+    logz = _log_interval(a, b)
+    pa = jnp.exp(-0.5 * a * a - 0.5 * _LOG_2PI - logz)
+    pb = jnp.exp(-0.5 * b * b - 0.5 * _LOG_2PI - logz)
+    mean = mu + s * (pa - pb)
+    var = s2 * jnp.clip(1.0 + a * pa - b * pb - (pa - pb) ** 2, 1e-6, 1.0)
+    return logz, mean, var
+
+
+def filter_step(carry: tuple, inputs: tuple) -> tuple[tuple, Float[Array, "*batch"]]:
+    """One predict + update step (all arrays share the batch shape of the carry).
+
+    Args:
+        carry: ``(mx, md, pxx, pxd, pdd)`` filtered at ``s - 1``.
+        inputs: ``(phi_s, sigma_s, f_s, y_s, kind_s)``.
+
+    Returns:
+        The filtered carry at ``s`` and the log-likelihood contribution of the report at ``s``.
+    """
+    mx, md, pxx, pxd, pdd = carry
+    phi, sigma, f, y, kind = inputs
+    # Predict: x <- phi x + sigma eps, delta unchanged.
+    mx = phi * mx
+    pxx = phi * phi * pxx + sigma * sigma
+    pxd = phi * pxd
+    mu = f + mx + md
+    s2 = pxx + 2.0 * pxd + pdd + OBS_SD * OBS_SD
+    hx, hd = pxx + pxd, pxd + pdd  # Cov(z, T)
+    is_t, is_w = kind == TENTHS, kind == WHOLE
+    y_safe = jnp.where(kind > 0, y, mu)  # keeps the unused branches finite (and their grads)
+    # Tenths: Gaussian update.
+    ll_t = -0.5 * (_LOG_2PI + jnp.log(s2) + (y_safe - mu) ** 2 / s2)
+    # Whole °C: interval probability and moment-matched update.
+    ll_w, mean_w, var_w = _censored_moments(mu, s2, jnp.where(is_w, y_safe, jnp.round(mu)))
+    innov = jnp.where(is_t, y_safe - mu, jnp.where(is_w, mean_w - mu, 0.0))
+    shrink = jnp.where(is_t, 1.0, jnp.where(is_w, 1.0 - var_w / s2, 0.0))
+    mx = mx + hx / s2 * innov
+    md = md + hd / s2 * innov
+    pxx = jnp.maximum(pxx - shrink * hx * hx / s2, _VAR_FLOOR)
+    pxd = pxd - shrink * hx * hd / s2
+    pdd = jnp.maximum(pdd - shrink * hd * hd / s2, _VAR_FLOOR)
+    ll = jnp.where(is_t, ll_t, jnp.where(is_w, ll_w, 0.0))
+    return (mx, md, pxx, pxd, pdd), ll
+
+
+def initial_carry(
+    mu_delta: Float[Array, "*batch"], tau_delta: Float[Array, "*batch"]
+) -> tuple[Float[Array, "*batch"], ...]:
+    """Carry before step 0 (``x`` enters through step 0's stationary-variance innovation)."""
+    z = jnp.zeros_like(mu_delta)
+    return (z, mu_delta, z, z, tau_delta * tau_delta)
+
+
+def effective_ar(
+    phi: Float[Array, "*batch T"], sigma: Float[Array, "*batch T"]
+) -> tuple[Float[Array, "*batch T"], Float[Array, "*batch T"]]:
+    """Step 0 gets ``phi = 0`` and the stationary scale ``sigma_0 / sqrt(1 - phi_0^2)``."""
+    s0 = sigma[..., 0] / jnp.sqrt(jnp.maximum(1.0 - phi[..., 0] ** 2, 1e-4))
+    return phi.at[..., 0].set(0.0), sigma.at[..., 0].set(s0)
+
+
+def kalman_filter(
+    phi: Float[Array, " T"],
+    sigma: Float[Array, " T"],
+    base: Float[Array, " T"],
+    y: Float[Array, " T"],
+    kind: Int[Array, " T"],
+    mu_delta: Float[Array, ""],
+    tau_delta: Float[Array, ""],
+) -> Filtered:
+    """Filter one day (``vmap`` for more); ``phi``/``sigma`` as from :func:`effective_ar`."""
+    carry0 = initial_carry(mu_delta, tau_delta)
+
+    def step(c, inp):
+        c2, ll = filter_step(c, inp)
+        return c2, (*c2, ll)
+
+    _, (mx, md, pxx, pxd, pdd, ll) = jax.lax.scan(step, carry0, (phi, sigma, base, y, kind))
+    return Filtered(mx, md, pxx, pxd, pdd, ll.sum())
+
+
+def backward_sample(
+    key: Array, filt: Filtered, phi: Float[Array, " T"], sigma: Float[Array, " T"]
+) -> tuple[Float[Array, " T"], Float[Array, ""]]:
+    """One joint draw ``(x_{0:T-1}, delta)`` given all the reports the filter saw.
+
+    Returns:
+        ``(x, delta)``; the temperature path is ``base + delta + x``.
+    """
+    k_last, k_back = jax.random.split(key)
+    n = filt.mx.shape[-1]
+    e = jax.random.normal(k_last, (2,))
+    # Joint draw of (x_T, delta) from the last filtered 2x2 Gaussian (Cholesky by hand).
+    l11 = jnp.sqrt(jnp.maximum(filt.pdd[-1], _VAR_FLOOR))
+    delta = filt.md[-1] + l11 * e[0]
+    l21 = filt.pxd[-1] / l11
+    l22 = jnp.sqrt(jnp.maximum(filt.pxx[-1] - l21 * l21, _VAR_FLOOR))
+    x_last = filt.mx[-1] + l21 * e[0] + l22 * e[1]
+    eps = jax.random.normal(k_back, (n - 1,))
+
+    def back(x_next, inp):
+        mx, md, pxx, pxd, pdd, phi_n, sig_n, z = inp
+        # Filtered x_s given delta, then combined with x_{s+1} = phi x_s + sigma eps.
+        m = mx + pxd / pdd * (delta - md)
+        v = jnp.maximum(pxx - pxd * pxd / pdd, _VAR_FLOOR)
+        prec = 1.0 / v + phi_n * phi_n / (sig_n * sig_n)
+        mean = (m / v + phi_n * x_next / (sig_n * sig_n)) / prec
+        x = mean + z / jnp.sqrt(prec)
+        return x, x
+
+    inputs = (
+        filt.mx[:-1],
+        filt.md[:-1],
+        filt.pxx[:-1],
+        filt.pxd[:-1],
+        filt.pdd[:-1],
+        phi[1:],
+        sigma[1:],
+        eps,
+    )
+    _, xs = jax.lax.scan(back, x_last, inputs, reverse=True)
+    return jnp.concatenate([xs, x_last[None]]), delta
+
+
+def censored_cdf_check(mu: float, s: float, c: float) -> float:
+    """``P(N(mu, s^2) in [c - .5, c + .5))`` computed directly (reference for tests)."""
+    return float(ndtr((c + 0.5 - mu) / s) - ndtr((c - 0.5 - mu) / s))

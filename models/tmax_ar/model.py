@@ -1,0 +1,127 @@
+"""NumPyro model: hierarchical time-varying AR(1) residuals around a baseline path.
+
+For day ``d`` (station ``g = g(d)``) and 5-minute step ``s`` (time of day ``tau_s``):
+
+``T_{d,s} = f_{d,s} + delta_d + x_{d,s}``
+
+``x_{d,s} = phi_d(tau_s) x_{d,s-1} + sigma_d(tau_s) eps_{d,s}``
+
+``logit phi_d(tau) = k_d + B_1(tau) . a_1``,  ``log sigma_d(tau) = l_d + B_1(tau) . c_1``
+
+with ``B_1`` the Fourier design without its intercept column. Hierarchical priors (partial
+pooling across days and stations):
+
+``delta_d ~ N(mu_g, tau_g^2)``, ``mu_g ~ N(0, 3^2)``, ``tau_g ~ HalfNormal(3)``
+
+``k_d ~ N(a_0 + u_g, tau_xi^2)``, ``l_d ~ N(c_0 + v_g, tau_eta^2)``,
+``tau_eta, tau_xi ~ HalfNormal(0.5)``
+
+with ``a = (a_0, a_1)``, ``c = (c_0, c_1)``. ``l_d`` is hierarchically centred (Gelfand, Sahu
+& Carlin 1995): each day's reports pin the log scale down, and centring it on the population
+mean keeps ``c_0`` from sliding along a ridge with the day effects. The AR coefficient is only
+weakly identified per day, so ``k_d = a_0 + u_g + tau_xi xi'_d`` with ``xi'_d ~ N(0, 1)`` is
+non-centred (Papaspiliopoulos, Roberts & Sköld 2007) to avoid the funnel at small ``tau_xi``.
+
+``a ~ N((2.5, 0, 0, 0, 0), diag(1.5, 1, 1, 1, 1)^2)``,
+``c ~ N((log 0.15, 0, 0, 0, 0), diag(1, .5, .5, .5, .5)^2)``
+
+and, with several stations, ``u_g = tau_u u'_g``, ``v_g = tau_v v'_g`` (non-centred,
+``u', v' ~ N(0, 1)``, ``tau_u, tau_v ~ HalfNormal(0.5)``); with one station ``u = v = 0``.
+
+The reports enter through :mod:`models.tmax_ar.kalman` (tenths: Gaussian; whole °C: interval
+censored; missing: absent). The day offsets ``delta_d`` are integrated out inside the filter
+(Rao-Blackwellisation), so NUTS (Hoffman & Gelman 2014) samples only the AR parameters, the
+per-day shifts and the hyper-parameters. The filter is written with
+``numpyro.contrib.control_flow.scan`` over the 288 steps and a ``plate`` over days, so one
+scan step advances every day at once.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax.numpy as jnp
+import numpy as np
+import numpyro
+import numpyro.distributions as dist
+from jaxtyping import Array, Float, Int
+from numpyro.contrib.control_flow import scan
+
+from models.tmax_ar.curves import N_COEF, ar_curves
+from models.tmax_ar.kalman import effective_ar, filter_step, initial_carry
+
+PHI_LOC = np.array([2.5, 0.0, 0.0, 0.0, 0.0])
+PHI_SCALE = np.array([1.5, 1.0, 1.0, 1.0, 1.0])
+SIGMA_LOC = np.array([np.log(0.15), 0.0, 0.0, 0.0, 0.0])
+SIGMA_SCALE = np.array([1.0, 0.5, 0.5, 0.5, 0.5])
+
+
+class FitData(NamedTuple):
+    """Training days on the grid.
+
+    Attributes:
+        y: reports, °C (any value where missing), ``(D, T)``.
+        kind: ``0`` missing, ``1`` tenths, ``2`` whole, ``(D, T)``.
+        base: baseline path ``f``, °C, ``(D, T)``.
+        station: station index ``0 .. S-1`` per day, ``(D,)``.
+        n_stations: ``S``.
+    """
+
+    y: Float[Array, "D T"]
+    kind: Int[Array, "D T"]
+    base: Float[Array, "D T"]
+    station: Int[Array, " D"]
+    n_stations: int
+
+
+def global_sites(n_stations: int) -> list[str]:
+    """Names of the non-per-day parameters the model samples."""
+    names = ["phi_coef", "sigma_coef", "mu_delta", "tau_delta", "tau_eta", "tau_xi"]
+    if n_stations > 1:
+        names += ["tau_u", "u_raw", "tau_v", "v_raw"]
+    return names
+
+
+def station_shifts(
+    n_stations: int,
+) -> tuple[Float[Array, " S"], Float[Array, " S"]]:
+    """Sample the station offsets ``(u, v)`` (zeros for one station)."""
+    if n_stations == 1:
+        return jnp.zeros(1), jnp.zeros(1)
+    tau_u = numpyro.sample("tau_u", dist.HalfNormal(0.5))
+    tau_v = numpyro.sample("tau_v", dist.HalfNormal(0.5))
+    with numpyro.plate("stations", n_stations):
+        u_raw = numpyro.sample("u_raw", dist.Normal(0.0, 1.0))
+        v_raw = numpyro.sample("v_raw", dist.Normal(0.0, 1.0))
+    return tau_u * u_raw, tau_v * v_raw
+
+
+def tmax_ar_model(data: FitData) -> None:
+    """The joint model; the reports' log-likelihood is added per step and day."""
+    n_days, _ = data.y.shape
+    s = data.n_stations
+    phi_coef = numpyro.sample("phi_coef", dist.Normal(PHI_LOC, PHI_SCALE).to_event(1))
+    sigma_coef = numpyro.sample("sigma_coef", dist.Normal(SIGMA_LOC, SIGMA_SCALE).to_event(1))
+    assert phi_coef.shape[-1] == N_COEF
+    with numpyro.plate("stations_delta", s):
+        mu_delta = numpyro.sample("mu_delta", dist.Normal(0.0, 3.0))
+        tau_delta = numpyro.sample("tau_delta", dist.HalfNormal(3.0))
+    u, v = station_shifts(s)
+    tau_eta = numpyro.sample("tau_eta", dist.HalfNormal(0.5))
+    tau_xi = numpyro.sample("tau_xi", dist.HalfNormal(0.5))
+    g = data.station
+    with numpyro.plate("days", n_days):
+        xi_raw = numpyro.sample("xi_raw", dist.Normal(0.0, 1.0))
+        k_day = numpyro.deterministic("phi_day", phi_coef[0] + u[g] + tau_xi * xi_raw)
+        l_day = numpyro.sample("log_sigma_day", dist.Normal(sigma_coef[0] + v[g], tau_eta))
+    phi, sigma = ar_curves(phi_coef.at[0].set(0.0), sigma_coef.at[0].set(0.0), k_day, l_day)
+    phi, sigma = effective_ar(phi, sigma)
+    carry0 = initial_carry(mu_delta[g], tau_delta[g])
+
+    def transition(carry, inputs):
+        carry, ll = filter_step(carry, inputs)
+        with numpyro.plate("days_step", n_days):
+            numpyro.factor("loglik", ll)
+        return carry, None
+
+    scan(transition, carry0, (phi.T, sigma.T, data.base.T, data.y.T, data.kind.T))
