@@ -73,9 +73,11 @@ def log_likelihood_and_grad(
     value = jnp.sum(log_lam) - jnp.sum(comp)
 
     g_mu = jnp.zeros_like(mu).at[data.marks, data.bins].add(inv) - data.exposure[None, :]
-    g_rows = jax.ops.segment_sum(rows.transpose(1, 0, 2).reshape(-1, d),
-                                 jnp.concatenate([data.marks, data.marks + d]),
-                                 num_segments=2 * d)
+    g_rows = jax.ops.segment_sum(
+        rows.transpose(1, 0, 2).reshape(-1, d),
+        jnp.concatenate([data.marks, data.marks + d]),
+        num_segments=2 * d,
+    )
     g_alpha = g_rows[:d] - (data.counts[None, :] - s_end)
     g_beta = g_rows[d:] + alpha * ds_end
     return value, HawkesParams(mu=g_mu, alpha=g_alpha, beta=g_beta)

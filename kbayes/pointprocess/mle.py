@@ -242,8 +242,9 @@ def _beta_tying(structure: Any, alpha_tying: np.ndarray) -> np.ndarray:
             return as_tying(np.where(free.any(axis=1, keepdims=True), rows, -1), d)
         if structure == "pair":
             return alpha_tying.copy()
-        raise ValueError(f"beta_structure must be 'shared', 'row', 'pair' or a tying matrix, "
-                         f"got {structure!r}")
+        raise ValueError(
+            f"beta_structure must be 'shared', 'row', 'pair' or a tying matrix, got {structure!r}"
+        )
     tying = as_tying(structure, d)
     return as_tying(np.where(free, tying, -1), d)
 
@@ -374,8 +375,10 @@ def fit(
     elif beta_init is not None:
         init = init._replace(beta=jnp.full((d, d), float(beta_init)))
     if init.mu.shape != (d, nb) or init.alpha.shape != (d, d):
-        raise ValueError(f"init has mu {init.mu.shape}, alpha {init.alpha.shape}; "
-                         f"expected ({d}, {nb}) and ({d}, {d})")
+        raise ValueError(
+            f"init has mu {init.mu.shape}, alpha {init.alpha.shape}; "
+            f"expected ({d}, {nb}) and ({d}, {d})"
+        )
     mu0 = np.asarray(init.mu, np.float64)
     a0m = np.asarray(init.alpha, np.float64)
     b0m = np.asarray(init.beta, np.float64)
@@ -384,8 +387,9 @@ def fit(
         alpha=jnp.zeros((d, d)),
         beta=jnp.asarray(b0m),
     )
-    index = FreeIndex(mu=jnp.asarray(mu_index), alpha=jnp.asarray(alpha_tying),
-                      beta=jnp.asarray(beta_tying))
+    index = FreeIndex(
+        mu=jnp.asarray(mu_index), alpha=jnp.asarray(alpha_tying), beta=jnp.asarray(beta_tying)
+    )
     phi0 = FreeParams(
         mu=_label_means(np.maximum(mu0, 1e-12), mu_index),
         alpha=_label_means(np.maximum(a0m, 1e-6), alpha_tying),

@@ -69,9 +69,7 @@ class UpdateInfo(NamedTuple):
     in_order: Bool[Array, ""]
 
 
-def init(
-    params: HawkesParams, grid: BaselineGrid | None = None, t0: float = 0.0
-) -> IntensityState:
+def init(params: HawkesParams, grid: BaselineGrid | None = None, t0: float = 0.0) -> IntensityState:
     """State at the window start ``t0`` with no events yet."""
     grid = constant_baseline() if grid is None else grid
     grid = BaselineGrid(edges=jnp.asarray(grid.edges), offset=jnp.asarray(grid.offset))
@@ -138,6 +136,4 @@ def compensator_since_last(
     t = jnp.asarray(t, state.t_last.dtype)
     dt = jnp.maximum(t - state.t_last, 0.0)
     dexp = exposure(state.grid, state.t_last, state.t_last + dt)
-    return state.open_compensator + compensator_increment(
-        state.params, state.excitation, dt, dexp
-    )
+    return state.open_compensator + compensator_increment(state.params, state.excitation, dt, dexp)

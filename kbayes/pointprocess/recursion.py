@@ -111,9 +111,9 @@ def log_likelihood_kernel(
 ) -> Float[Array, ""]:
     """Exact log-likelihood on ``[0, T]`` by one pass of the recursion."""
 
-    def body(state: ExcitationState, x: tuple[Array, Array, Array, Array]) -> tuple[
-        ExcitationState, Array
-    ]:
+    def body(
+        state: ExcitationState, x: tuple[Array, Array, Array, Array]
+    ) -> tuple[ExcitationState, Array]:
         dt, mark, weight, b = x
         state = advance(params.beta, state, dt)
         lam = excited_intensity(params, state, b)[mark]

@@ -188,8 +188,10 @@ def test_recovery_eight_dimensional_bracket_flow() -> None:
     alpha_err = np.abs(np.asarray(result.params.alpha) - alpha).max()
     mu_err = np.abs(np.asarray(result.params.mu)[:, 0] / mu - 1.0).max()
     beta_hat = float(result.params.beta[0, 0])
-    print(f"max |alpha error| {alpha_err:.4f}, max mu relative error {mu_err:.4f}, "
-          f"beta {beta_hat:.4f}")
+    print(
+        f"max |alpha error| {alpha_err:.4f}, max mu relative error {mu_err:.4f}, "
+        f"beta {beta_hat:.4f}"
+    )
     assert alpha_err <= 0.03
     assert mu_err <= 0.10
     assert beta_hat == pytest.approx(2.0, rel=0.05)
@@ -234,8 +236,7 @@ def test_tied_structure_adam_and_fallback(
     assert lbfgs.stderr.alpha[0, 0] == lbfgs.stderr.alpha[1, 1]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        adam = fit(events, alpha_structure=tying, method="adam", max_iter=3000,
-                   learning_rate=0.05)
+        adam = fit(events, alpha_structure=tying, method="adam", max_iter=3000, learning_rate=0.05)
     assert adam.info.method == "adam"
     assert adam.info.log_likelihood == pytest.approx(lbfgs.info.log_likelihood, abs=0.05)
 
@@ -248,7 +249,8 @@ def test_tied_structure_adam_and_fallback(
     monkeypatch.setattr(mle, "_run_lbfgs", broken)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        fallback = fit(events, alpha_structure=tying, method="lbfgs", max_iter=3000,
-                       learning_rate=0.05)
+        fallback = fit(
+            events, alpha_structure=tying, method="lbfgs", max_iter=3000, learning_rate=0.05
+        )
     assert fallback.info.method == "adam (fallback)"
     assert np.isfinite(fallback.info.log_likelihood)

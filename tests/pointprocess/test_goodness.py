@@ -37,8 +37,9 @@ def test_residuals_sum_to_the_compensator_at_the_last_event() -> None:
     residuals = time_rescaled_residuals(truth, events)
     for i, res in enumerate(residuals):
         last = events.times[events.marks == i][-1]
-        upto = check_events(events.times[events.times < last], events.marks[events.times < last],
-                            last, 2)
+        upto = check_events(
+            events.times[events.times < last], events.marks[events.times < last], last, 2
+        )
         # Lambda_i(t_last_i) = sum of its residuals (events at t_last excite only later times)
         assert res.sum() == pytest.approx(compensator(truth, upto)[i], rel=1e-10)
     u = uniform_residuals(residuals[0])

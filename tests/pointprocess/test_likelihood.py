@@ -103,8 +103,13 @@ def test_compensator_and_intensities_match_brute_force() -> None:
     np.testing.assert_allclose(lam[7], lam[6], rtol=1e-14)
     comp = compensator(params, events)
     expected = mu[:, 0] * T + np.array(
-        [sum(alpha[i, j] * (1 - np.exp(-beta[i, j] * (T - tl)))
-             for tl, j in zip(events.times, events.marks, strict=True)) for i in range(D)]
+        [
+            sum(
+                alpha[i, j] * (1 - np.exp(-beta[i, j] * (T - tl)))
+                for tl, j in zip(events.times, events.marks, strict=True)
+            )
+            for i in range(D)
+        ]
     )
     np.testing.assert_allclose(comp, expected, rtol=1e-12)
     queries = np.array([0.0, 5.5, events.times[6], events.times[30], T, T + 3.0, 1e-9])
