@@ -423,41 +423,13 @@ def fit(
     phi = FreeParams(*(jax.nn.softplus(x) for x in u))
     params = unpack(phi, index, fixed)
     loglik = -float(value) * n
-    alpha_hat = np.asarray(params.alpha, np.float64)
     rho = check_stationarity(params, stacklevel=2)
 
     num_free = sum(int(x.shape[0]) for x in phi)
-    cov = np.full((num_free, num_free), np.nan)
-    pd = False
-    rho_se = float("nan")
-    if stderr and num_free:
-        hess = np.asarray(_hessian(phi, data, index, fixed), np.float64)
-        hess = 0.5 * (hess + hess.T)
-        eig = np.linalg.eigvalsh(hess)
-        pd = bool(np.all(np.isfinite(eig)) and eig.min() > 0)
-        if pd:
-            cov = np.linalg.inv(hess)
-        else:
-            warnings.warn(
-                "Hawkes fit: the observed information is not positive definite (smallest "
-                f"eigenvalue {eig.min():.3g}); standard errors from its pseudo-inverse are "
-                "unreliable",
-                UserWarning,
-                stacklevel=2,
-            )
-            cov = np.linalg.pinv(hess)
-        # delta method for rho: gradient w.r.t. the free alpha parameters
-        grad_alpha = _perron_gradient(alpha_hat)
-        pm, pa = int(phi.mu.shape[0]), int(phi.alpha.shape[0])
-        g = np.zeros(num_free)
-        for k in range(pa):
-            g[pm + k] = grad_alpha[alpha_tying == k].sum()
-        var = float(g @ cov @ g)
-        rho_se = float(np.sqrt(var)) if var >= 0 else float("nan")
-    se_flat = np.sqrt(np.where(np.diag(cov) >= 0, np.diag(cov), np.nan))
-    se_free = FreeParams(*_split(se_flat, phi))
-    nan_fixed = HawkesParams(*(jnp.full(x.shape, jnp.nan) for x in params))
-    se = unpack(FreeParams(*(jnp.asarray(x) for x in se_free)), index, nan_fixed)
+    hess = (
+        np.asarray(_hessian(phi, data, index, fixed), np.float64) if stderr and num_free else None
+    )
+    cov, se, pd, rho_se = hessian_standard_errors(hess, phi, params, index, alpha_tying)
 
     info = FitInfo(
         log_likelihood=loglik,
@@ -476,6 +448,57 @@ def fit(
         bic=num_free * float(np.log(n)) - 2.0 * loglik,
     )
     return FitResult(params=params, stderr=se, covariance=cov, free_index=index, info=info)
+
+
+def hessian_standard_errors(
+    hess: np.ndarray | None,
+    phi: FreeParams,
+    params: HawkesParams,
+    index: FreeIndex,
+    alpha_tying: np.ndarray,
+    *,
+    warn: bool = True,
+) -> tuple[np.ndarray, HawkesParams, bool, float]:
+    """Covariance, standard errors and the spectral radius's SE from the observed information.
+
+    ``cov = H^{-1}`` (pseudo-inverse when ``H`` is not positive definite), and by the delta
+    method ``se(rho) = sqrt(g' cov g)`` with ``g`` the gradient of the Perron root w.r.t. the
+    free alpha parameters. ``hess=None`` (not computed) gives NaN everywhere.
+
+    Returns:
+        ``(cov, stderr, positive_definite, rho_se)``; fixed parameters have NaN errors.
+    """
+    num_free = sum(int(x.shape[0]) for x in phi)
+    cov = np.full((num_free, num_free), np.nan)
+    pd, rho_se = False, float("nan")
+    if hess is not None:
+        hess = 0.5 * (hess + hess.T)
+        eig = np.linalg.eigvalsh(hess)
+        pd = bool(np.all(np.isfinite(eig)) and eig.min() > 0)
+        if not pd and warn:
+            warnings.warn(
+                "Hawkes fit: the observed information is not positive definite (smallest "
+                f"eigenvalue {eig.min():.3g}); standard errors from its pseudo-inverse are "
+                "unreliable",
+                UserWarning,
+                stacklevel=3,
+            )
+        try:
+            cov = np.linalg.inv(hess) if pd else np.linalg.pinv(hess)
+        except np.linalg.LinAlgError:
+            pd, cov = False, np.linalg.pinv(hess)
+        grad_alpha = _perron_gradient(np.asarray(params.alpha, np.float64))
+        pm, pa = int(phi.mu.shape[0]), int(phi.alpha.shape[0])
+        g = np.zeros(num_free)
+        for k in range(pa):
+            g[pm + k] = grad_alpha[alpha_tying == k].sum()
+        var = float(g @ cov @ g)
+        rho_se = float(np.sqrt(var)) if var >= 0 else float("nan")
+    diag = np.diag(cov)
+    se_flat = np.sqrt(np.where(diag >= 0, diag, np.nan))
+    se_free = FreeParams(*(jnp.asarray(x) for x in _split(se_flat, phi)))
+    nan_fixed = HawkesParams(*(jnp.full(x.shape, jnp.nan) for x in params))
+    return cov, unpack(se_free, index, nan_fixed), pd, rho_se
 
 
 def _split(flat: np.ndarray, like: FreeParams) -> list[np.ndarray]:

@@ -47,7 +47,14 @@ from kbayes.pointprocess import (
     prepare,
 )
 from kbayes.pointprocess.events import padded_length
-from kbayes.pointprocess.mle import FitInfo, FreeIndex, FreeParams, unpack
+from kbayes.pointprocess.mle import (
+    FitInfo,
+    FreeIndex,
+    FreeParams,
+    _inv_softplus,
+    hessian_standard_errors,
+    unpack,
+)
 
 
 def bucket_length(n: int) -> int:
@@ -157,20 +164,6 @@ def _hessian(phi: FreeParams, data: HawkesData, index: FreeIndex, fixed: HawkesP
     return jax.hessian(nll)(flat)
 
 
-def _inv_softplus(x: np.ndarray) -> np.ndarray:
-    x = np.maximum(np.asarray(x, np.float64), 1e-300)
-    return x + np.log(-np.expm1(-x))
-
-
-def _perron_gradient(alpha: np.ndarray) -> np.ndarray:
-    vals, right = np.linalg.eig(alpha)
-    k = int(np.argmax(np.abs(vals)))
-    vals_l, left = np.linalg.eig(alpha.T)
-    w, v = right[:, k], left[:, int(np.argmin(np.abs(vals_l - vals[k])))]
-    denom = v @ w
-    return np.real(np.outer(v, w) / denom) if abs(denom) > 1e-300 else np.full(alpha.shape, np.nan)
-
-
 def fit_pooled(
     days: Sequence[EventSequence],
     grids: Sequence[BaselineGrid] | None = None,
@@ -274,33 +267,15 @@ def fit_pooled(
     phi = FreeParams(*(jax.nn.softplus(x) for x in u))
     params = unpack(phi, index, fixed)
     loglik = -float(value) * n
-    alpha_hat = np.asarray(params.alpha, np.float64)
     rho = check_stationarity(params, stacklevel=2)
-
     num_free = sum(int(x.shape[0]) for x in phi)
-    cov = np.full((num_free, num_free), np.nan)
-    pd_ok, rho_se = False, float("nan")
-    if stderr and num_free:
-        hess = np.asarray(_hessian(phi, stacked, index, fixed), np.float64)
-        hess = 0.5 * (hess + hess.T)
-        eig = np.linalg.eigvalsh(hess)
-        pd_ok = bool(np.all(np.isfinite(eig)) and eig.min() > 0)
-        try:
-            cov = np.linalg.inv(hess) if pd_ok else np.linalg.pinv(hess)
-        except np.linalg.LinAlgError:
-            pd_ok, cov = False, np.linalg.pinv(hess)
-        grad_alpha = _perron_gradient(alpha_hat)
-        pm = int(phi.mu.shape[0])
-        g = np.zeros(num_free)
-        for k in range(n_alpha):
-            g[pm + k] = grad_alpha[tying == k].sum()
-        var = float(g @ cov @ g)
-        rho_se = float(np.sqrt(var)) if var >= 0 else float("nan")
-    diag = np.diag(cov)
-    se_flat = np.sqrt(np.where(diag >= 0, diag, np.nan))
-    sizes = np.cumsum([int(x.shape[0]) for x in phi])[:-1]
-    se_free = FreeParams(*(jnp.asarray(x) for x in np.split(se_flat, sizes)))
-    nan_fixed = HawkesParams(*(jnp.full(x.shape, jnp.nan) for x in params))
+    hess = (
+        np.asarray(_hessian(phi, stacked, index, fixed), np.float64)
+        if stderr and num_free
+        else None
+    )
+    # Night-time baselines often sit at the boundary: the pseudo-inverse is kept quietly.
+    cov, se, pd_ok, rho_se = hessian_standard_errors(hess, phi, params, index, tying, warn=False)
     info = FitInfo(
         log_likelihood=loglik,
         num_iterations=int(iters),
@@ -317,4 +292,4 @@ def fit_pooled(
         aic=2.0 * num_free - 2.0 * loglik,
         bic=num_free * float(np.log(n)) - 2.0 * loglik,
     )
-    return FitResult(params, unpack(se_free, index, nan_fixed), cov, index, info)
+    return FitResult(params, se, cov, index, info)
