@@ -1,6 +1,7 @@
 """Benchmark of the Tmax AR nowcaster: NUTS fit on a training set and 1,000 predictive paths.
 
-Usage: ``python benchmarks/bench_nowcast.py [--days 91] [--warmup 300] [--samples 300]``.
+Usage: ``python benchmarks/bench_nowcast.py [--days 91] [--warmup 500] [--samples 500]
+[--chains 4]`` (the defaults are the default fit's, :class:`models.tmax_ar.fit.FitConfig`).
 The training set is simulated from the model (``days x 288`` steps, with gaps and whole-°C
 reports, like the real KNYC fit set). Reports the fit wall time (compilation included), the
 time of one nowcast with 1,000 paths to the end of the day after compilation (median of
@@ -31,18 +32,19 @@ from models.tmax_ar.simulate import simulate_days
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--days", type=int, default=91)
-    ap.add_argument("--warmup", type=int, default=300)
-    ap.add_argument("--samples", type=int, default=300)
-    ap.add_argument("--tree-depth", type=int, default=6)
+    ap.add_argument("--warmup", type=int, default=FitConfig().num_warmup)
+    ap.add_argument("--samples", type=int, default=FitConfig().num_samples)
+    ap.add_argument("--chains", type=int, default=FitConfig().num_chains)
+    ap.add_argument("--tree-depth", type=int, default=FitConfig().max_tree_depth)
     ap.add_argument("--repeats", type=int, default=5)
     args = ap.parse_args(argv)
     tracemalloc.start()
     sim = simulate_days(0, args.days)
-    cfg = FitConfig(args.warmup, args.samples, 2, max_tree_depth=args.tree_depth)
+    cfg = FitConfig(args.warmup, args.samples, args.chains, max_tree_depth=args.tree_depth)
     fit = fit_nuts(jax.random.PRNGKey(0), sim.data, cfg)
     summ = diagnostics_summary(fit.diagnostics, fit.n_divergent)
     print(
-        f"fit: {args.days} days x 288 steps, 2 chains x {args.samples} draws "
+        f"fit: {args.days} days x 288 steps, {args.chains} chains x {args.samples} draws "
         f"({args.warmup} warm-up): {fit.seconds:.1f} s; max r-hat {summ['max_r_hat']:.3f}, "
         f"min bulk ESS {summ['min_ess_bulk']:.0f}, divergences {summ['n_divergent']}"
     )

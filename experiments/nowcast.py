@@ -62,7 +62,7 @@ DEFAULTS = {
     "fit": {
         "num_warmup": 500,
         "num_samples": 500,
-        "num_chains": 2,
+        "num_chains": 4,
         "chain_method": "vectorized",
         "target_accept": 0.9,
         "max_tree_depth": 8,

@@ -4,7 +4,9 @@ With ``tau = s / 288`` the time of day of step ``s`` and the Fourier design
 
 ``B(tau) = [1, cos 2 pi tau, sin 2 pi tau, ..., cos 2 pi K tau, sin 2 pi K tau]``
 
-(``K = 2`` harmonics, 5 columns), the coefficient and scale of day ``d`` are
+(``K_phi = 1`` harmonic, 3 columns, for the AR coefficient; ``K_sigma = 2``, 5 columns, for the
+innovation scale: the scale's diurnal shape is sharply identified by the data, the coefficient's
+is not), the coefficient and scale of day ``d`` are
 
 ``phi_d(tau)   = logistic(B(tau) . a + u_{g(d)})``
 
@@ -24,11 +26,13 @@ from jaxtyping import Array, Float
 
 from models.tmax_ar.grid import STEPS
 
-HARMONICS = 2
-N_COEF = 1 + 2 * HARMONICS
+PHI_HARMONICS = 1
+SIGMA_HARMONICS = 2
+N_PHI_COEF = 1 + 2 * PHI_HARMONICS
+N_SIGMA_COEF = 1 + 2 * SIGMA_HARMONICS
 
 
-def fourier_design(n_steps: int = STEPS, harmonics: int = HARMONICS) -> Float[np.ndarray, "T C"]:
+def fourier_design(n_steps: int = STEPS, harmonics: int = 1) -> Float[np.ndarray, "T C"]:
     """``B(tau_s)`` for ``s = 0 .. n_steps - 1``; column 0 is the intercept."""
     tau = np.arange(n_steps) / n_steps
     cols = [np.ones(n_steps)]
@@ -37,16 +41,25 @@ def fourier_design(n_steps: int = STEPS, harmonics: int = HARMONICS) -> Float[np
     return np.stack(cols, axis=1)
 
 
+def harmonics_of(n_coef: int) -> int:
+    """``K`` for a coefficient vector of length ``1 + 2 K``."""
+    if n_coef < 1 or n_coef % 2 == 0:
+        raise ValueError(f"Fourier coefficients: length must be 1 + 2K, got {n_coef}")
+    return (n_coef - 1) // 2
+
+
 def ar_curves(
-    phi_coef: Float[Array, " C"],
-    sigma_coef: Float[Array, " C"],
+    phi_coef: Float[Array, " Cp"],
+    sigma_coef: Float[Array, " Cs"],
     phi_shift: Float[Array, " D"],
     log_sigma_shift: Float[Array, " D"],
 ) -> tuple[Float[Array, "D T"], Float[Array, "D T"]]:
-    """``(phi, sigma)`` per day and step from the Fourier coefficients and per-day shifts."""
-    b = jnp.asarray(fourier_design())
-    lin_phi = b @ phi_coef
-    lin_sig = b @ sigma_coef
+    """``(phi, sigma)`` per day and step from the Fourier coefficients and per-day shifts.
+
+    The number of harmonics of each curve is read from its coefficient vector's length.
+    """
+    lin_phi = jnp.asarray(fourier_design(STEPS, harmonics_of(phi_coef.shape[-1]))) @ phi_coef
+    lin_sig = jnp.asarray(fourier_design(STEPS, harmonics_of(sigma_coef.shape[-1]))) @ sigma_coef
     phi = 1.0 / (1.0 + jnp.exp(-(lin_phi[None, :] + phi_shift[:, None])))
     sigma = jnp.exp(lin_sig[None, :] + log_sigma_shift[:, None])
     return phi, sigma

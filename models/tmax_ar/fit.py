@@ -30,7 +30,7 @@ class FitConfig(NamedTuple):
 
     num_warmup: int = 500
     num_samples: int = 500
-    num_chains: int = 2
+    num_chains: int = 4
     chain_method: str = "vectorized"
     target_accept: float = 0.9
     max_tree_depth: int = 8
@@ -40,20 +40,21 @@ class Posterior(NamedTuple):
     """Flattened posterior draws of the parameters a new day needs (``N`` draws).
 
     Attributes:
-        phi_coef, sigma_coef: Fourier coefficients ``a``, ``c``, ``(N, 5)``.
+        phi_coef, sigma_coef: Fourier coefficients ``a``, ``(N, 3)``, and ``c``, ``(N, 5)``.
         mu_delta, tau_delta: day-offset mean and sd per station, ``(N, S)``.
         u, v: station offsets of the intercepts, ``(N, S)``.
-        tau_xi, tau_eta: sd of the per-day intercepts, ``(N,)``.
+        tau_eta: sd of the per-day log-scale intercepts, ``(N,)``.
+        obs_jitter_sd: sd ``omega`` of the reports' short-lived fluctuations, ``(N,)``.
     """
 
-    phi_coef: Float[Array, "N 5"]
+    phi_coef: Float[Array, "N 3"]
     sigma_coef: Float[Array, "N 5"]
     mu_delta: Float[Array, "N S"]
     tau_delta: Float[Array, "N S"]
     u: Float[Array, "N S"]
     v: Float[Array, "N S"]
-    tau_xi: Float[Array, " N"]
     tau_eta: Float[Array, " N"]
+    obs_jitter_sd: Float[Array, " N"]
 
 
 class FitResult(NamedTuple):
@@ -89,8 +90,8 @@ def posterior_from_samples(samples: dict[str, Array], n_stations: int) -> Poster
         samples["tau_delta"],
         u,
         v,
-        samples["tau_xi"],
         samples["tau_eta"],
+        samples["obs_jitter_sd"],
     )
 
 
@@ -120,6 +121,17 @@ def fit_nuts(key: Array, data: FitData, config: FitConfig | None = None) -> FitR
         config: sampler settings (:class:`FitConfig` defaults when ``None``).
     """
     config = config or FitConfig()
+    # float64 locally: the potential sums ~10^5 report terms, and float32 rounding of it
+    # (~0.05) is the size of the Hamiltonian errors NUTS accepts or rejects on.
+    with jax.enable_x64(True):
+        data = data._replace(
+            y=jnp.asarray(np.asarray(data.y), dtype=jnp.float64),
+            base=jnp.asarray(np.asarray(data.base), dtype=jnp.float64),
+        )
+        return _fit_nuts_x64(key, data, config)
+
+
+def _fit_nuts_x64(key: Array, data: FitData, config: FitConfig) -> FitResult:
     t0 = time.perf_counter()
     kernel = NUTS(
         tmax_ar_model,
@@ -138,12 +150,10 @@ def fit_nuts(key: Array, data: FitData, config: FitConfig | None = None) -> FitR
     jax.block_until_ready(mcmc.get_samples())
     seconds = time.perf_counter() - t0
     idata = az.from_numpyro(mcmc)
-    sampled = [
-        v for v in idata.posterior.data_vars if v not in ("phi_day",)
-    ]  # deterministic phi_day is a function of sampled sites
-    diag = diagnostics_table(idata, sampled)
+    diag = diagnostics_table(idata, list(idata.posterior.data_vars))
     n_div = int(np.asarray(mcmc.get_extra_fields()["diverging"]).sum())
-    post = posterior_from_samples(mcmc.get_samples(), data.n_stations)
+    # Host arrays: the nowcast runs in the caller's precision.
+    post = jax.tree.map(np.asarray, posterior_from_samples(mcmc.get_samples(), data.n_stations))
     return FitResult(post, idata, diag, n_div, seconds)
 
 

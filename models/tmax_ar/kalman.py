@@ -2,15 +2,21 @@
 
 State of day ``d`` at step ``s``: ``z_s = (x_s, delta)`` with
 
-``x_s = phi_s x_{s-1} + sigma_s eps_s``, ``eps_s ~ N(0, 1)``,
-``x_0 ~ N(0, sigma_0^2 / (1 - phi_0^2))``
+``x_s = phi_s x_{s-1} + sigma_s eps_s``, ``eps_s ~ N(0, 1)``, ``x_0 ~ N(0, sigma_0^2)``
+
+(``x`` starts at the climate day's first step, so ``delta`` is the day's anomaly at its start.
+A stationary start, ``x_0 ~ N(0, sigma_0^2 / (1 - phi_0^2))``, makes ``delta`` and ``x_0``
+exchangeable as ``phi -> 1``; on the real KNYC days that gave NUTS two modes, ``phi ~ 1`` with
+no day offsets and ``phi < 1`` with large ones, and r-hat 1.7.)
 
 ``delta ~ N(mu_delta, tau_delta^2)`` (the day offset, constant within the day)
 
 ``T_s = f_s + delta + x_s`` (temperature, °C; ``f`` the baseline path).
 
-Reports: a tenths value ``y_s = T_s + e_s``, ``e_s ~ N(0, r^2)``
-(``r = sqrt(0.03^2 + 0.1^2 / 12)`` °C: sensor noise plus the rounding of a tenths report) is a
+Reports: a tenths value ``y_s = T_s + e_s``, ``e_s ~ N(0, r^2)`` with
+``r^2 = 0.03^2 + 0.1^2 / 12 + omega^2`` (sensor noise, the rounding of a tenths report, and
+``omega``: short-lived fluctuations that do not persist to the next 5-minute report; ``omega``
+is fitted, default 0) is a
 linear-Gaussian update (Kalman 1960). A whole-°C value ``c`` says only
 ``T_s + e_s in [c - 1/2, c + 1/2)``; its likelihood is the predictive
 probability of that interval and the state is updated by matching the first two moments of the
@@ -86,12 +92,15 @@ def _censored_moments(
     return logz, mean, var
 
 
-def filter_step(carry: tuple, inputs: tuple) -> tuple[tuple, Float[Array, "*batch"]]:
+def filter_step(
+    carry: tuple, inputs: tuple, obs_var: Float[Array, "*batch"] | float = OBS_SD**2
+) -> tuple[tuple, Float[Array, "*batch"]]:
     """One predict + update step (all arrays share the batch shape of the carry).
 
     Args:
         carry: ``(mx, md, pxx, pxd, pdd)`` filtered at ``s - 1``.
         inputs: ``(phi_s, sigma_s, f_s, y_s, kind_s)``.
+        obs_var: report error variance ``r^2`` (°C^2).
 
     Returns:
         The filtered carry at ``s`` and the log-likelihood contribution of the report at ``s``.
@@ -103,7 +112,7 @@ def filter_step(carry: tuple, inputs: tuple) -> tuple[tuple, Float[Array, "*batc
     pxx = phi * phi * pxx + sigma * sigma
     pxd = phi * pxd
     mu = f + mx + md
-    s2 = pxx + 2.0 * pxd + pdd + OBS_SD * OBS_SD
+    s2 = pxx + 2.0 * pxd + pdd + obs_var
     hx, hd = pxx + pxd, pxd + pdd  # Cov(z, T)
     is_t, is_w = kind == TENTHS, kind == WHOLE
     y_safe = jnp.where(kind > 0, y, mu)  # keeps the unused branches finite (and their grads)
@@ -133,9 +142,8 @@ def initial_carry(
 def effective_ar(
     phi: Float[Array, "*batch T"], sigma: Float[Array, "*batch T"]
 ) -> tuple[Float[Array, "*batch T"], Float[Array, "*batch T"]]:
-    """Step 0 gets ``phi = 0`` and the stationary scale ``sigma_0 / sqrt(1 - phi_0^2)``."""
-    s0 = sigma[..., 0] / jnp.sqrt(jnp.maximum(1.0 - phi[..., 0] ** 2, 1e-4))
-    return phi.at[..., 0].set(0.0), sigma.at[..., 0].set(s0)
+    """Step 0 gets ``phi = 0``: ``x_0 = sigma_0 eps_0`` starts the day's deviation afresh."""
+    return phi.at[..., 0].set(0.0), sigma
 
 
 def kalman_filter(
@@ -146,12 +154,13 @@ def kalman_filter(
     kind: Int[Array, " T"],
     mu_delta: Float[Array, ""],
     tau_delta: Float[Array, ""],
+    obs_var: Float[Array, ""] | float = OBS_SD**2,
 ) -> Filtered:
     """Filter one day (``vmap`` for more); ``phi``/``sigma`` as from :func:`effective_ar`."""
     carry0 = initial_carry(mu_delta, tau_delta)
 
     def step(c, inp):
-        c2, ll = filter_step(c, inp)
+        c2, ll = filter_step(c, inp, obs_var)
         return c2, (*c2, ll)
 
     _, (mx, md, pxx, pxd, pdd, ll) = jax.lax.scan(step, carry0, (phi, sigma, base, y, kind))

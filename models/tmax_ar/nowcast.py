@@ -3,15 +3,16 @@
 At decision time ``t`` (``s_t`` grid steps of the day lie before ``t``):
 
 1. For ``n_candidates`` posterior draws ``theta_j`` (with replacement) draw the new day's
-   intercepts ``k = a_0 + u_g + tau_xi xi'``, ``l = c_0 + v_g + tau_eta eta'`` from their
+   intercepts ``k = a_0 + u_g``, ``l = c_0 + v_g + tau_eta eta'`` from their
    hierarchical prior, run the Kalman filter (:mod:`models.tmax_ar.kalman`) over the day with
    the reports at steps ``< s_t`` and weight each candidate by its marginal likelihood
    ``p(y_{<t} | theta_j, k_j, l_j)`` (importance sampling from the prior of the day effects;
    the weights' effective sample size is reported).
 2. Resample ``n_paths`` candidates and draw one full-day path each by backward sampling: the
    past (including gaps) is conditioned on the reports, the future is the AR(1) forecast.
-3. Reports are simulated as ``round(T + e, 1)``; the 5-minute maximum ``M`` uses the actual
-   tenths reports before ``t`` and simulated reports elsewhere; the official high is
+3. Reports are simulated as ``round(T + e, 1)``, ``e ~ N(0, 0.03^2 + omega^2)``; the
+   5-minute maximum ``M`` uses the actual tenths reports before ``t`` and simulated reports
+   elsewhere; the official high is
    ``round_half_up((M + g) 9/5 + 32)`` with the gap ``g`` of :mod:`models.tmax_ar.gap`.
 
 Outputs: the bracket PMF (counts plus a small pseudo-count on brackets not ruled out by the
@@ -40,7 +41,13 @@ from models.tmax_ar.curves import ar_curves
 from models.tmax_ar.fit import Posterior
 from models.tmax_ar.gap import GapModel, sample_gap, to_official_f
 from models.tmax_ar.grid import STEP_MINUTES, STEPS, TENTHS, WHOLE, observed_max
-from models.tmax_ar.kalman import SENSOR_SD, backward_sample, effective_ar, kalman_filter
+from models.tmax_ar.kalman import (
+    OBS_SD,
+    SENSOR_SD,
+    backward_sample,
+    effective_ar,
+    kalman_filter,
+)
 
 HAZARD_MINUTES = (5, 15, 60)
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
@@ -126,9 +133,9 @@ def sample_day_paths(
     n_post = post.tau_eta.shape[0]
     j = jax.random.randint(k_draw, (n_candidates,), 0, n_post)
     p = jax.tree.map(lambda a: a[j], post)
-    z = jax.random.normal(k_day, (2, n_candidates))
-    k_day_shift = p.phi_coef[:, 0] + p.u[:, station] + p.tau_xi * z[0]
-    l_day_shift = p.sigma_coef[:, 0] + p.v[:, station] + p.tau_eta * z[1]
+    z = jax.random.normal(k_day, (n_candidates,))
+    k_day_shift = p.phi_coef[:, 0] + p.u[:, station]
+    l_day_shift = p.sigma_coef[:, 0] + p.v[:, station] + p.tau_eta * z
 
     def curves(pc, sc, kd, ld):
         phi, sig = ar_curves(pc.at[0].set(0.0), sc.at[0].set(0.0), kd[None], ld[None])
@@ -137,8 +144,9 @@ def sample_day_paths(
     phi, sigma = jax.vmap(curves)(p.phi_coef, p.sigma_coef, k_day_shift, l_day_shift)
     steps = jnp.arange(y.shape[0])
     seen = jnp.where(steps < s_t, kind, 0)
-    filt = jax.vmap(kalman_filter, in_axes=(0, 0, None, None, None, 0, 0))(
-        phi, sigma, base, y, seen, p.mu_delta[:, station], p.tau_delta[:, station]
+    obs_var = OBS_SD**2 + p.obs_jitter_sd**2
+    filt = jax.vmap(kalman_filter, in_axes=(0, 0, None, None, None, 0, 0, 0))(
+        phi, sigma, base, y, seen, p.mu_delta[:, station], p.tau_delta[:, station], obs_var
     )
     logw = filt.loglik - jnp.max(filt.loglik)
     w = jnp.exp(logw)
@@ -149,7 +157,9 @@ def sample_day_paths(
     keys = jax.random.split(k_back, n_paths)
     x, delta = jax.vmap(backward_sample)(keys, filt, phi[pick], sigma[pick])
     temp = base[None, :] + delta[:, None] + x
-    noise = SENSOR_SD * jax.random.normal(k_rep, temp.shape)
+    noise = jnp.sqrt(SENSOR_SD**2 + p.obs_jitter_sd[pick, None] ** 2) * jax.random.normal(
+        k_rep, temp.shape
+    )
     reports = jnp.round((temp + noise) * 10.0) / 10.0
     actual = (steps < s_t) & (kind == TENTHS)
     return jnp.where(actual[None, :], y[None, :], reports), ess

@@ -1,8 +1,8 @@
 """Simulate days from the model itself with known parameters (for recovery tests and demos).
 
-Draws ``delta_d ~ N(mu_g, tau_g^2)``, ``eta_d ~ N(0, tau_eta^2)``, ``xi_d ~ N(0, tau_xi^2)``,
+Draws ``delta_d ~ N(mu_g, tau_g^2)``, ``eta_d ~ N(0, tau_eta^2)``,
 the AR(1) path of :mod:`models.tmax_ar.model`, and reports: tenths values
-``round(T + e, 1)`` with ``e ~ N(0, 0.03^2)``, a fraction reported as whole °C
+``round(T + e, 1)`` with ``e ~ N(0, 0.03^2 + omega^2)``, a fraction reported as whole °C
 (``round_half_up(T + e)``), and random gaps (short ones and one long outage on some days).
 """
 
@@ -24,21 +24,21 @@ from models.tmax_ar.model import FitData
 class TrueParams(NamedTuple):
     """Known parameters of one station (see :mod:`models.tmax_ar.model`)."""
 
-    phi_coef: Float[np.ndarray, " C"]
-    sigma_coef: Float[np.ndarray, " C"]
+    phi_coef: Float[np.ndarray, " Cp"]
+    sigma_coef: Float[np.ndarray, " Cs"]
     mu_delta: float
     tau_delta: float
     tau_eta: float
-    tau_xi: float
+    obs_jitter_sd: float
 
 
 DEFAULT_TRUTH = TrueParams(
-    phi_coef=np.array([3.0, 0.4, -0.3, 0.0, 0.2]),
+    phi_coef=np.array([4.0, 0.4, -0.3]),
     sigma_coef=np.array([np.log(0.12), -0.3, -0.2, 0.1, 0.0]),
     mu_delta=0.5,
     tau_delta=2.5,
     tau_eta=0.25,
-    tau_xi=0.3,
+    obs_jitter_sd=0.1,
 )
 
 
@@ -49,14 +49,12 @@ class SimDays(NamedTuple):
         data: :class:`FitData` ready for the fit.
         temp: true temperature paths, ``(D, T)``.
         delta: the day offsets.
-        phi_day, log_sigma_day: the per-day intercepts ``k_d = a_0 + xi_d``,
-            ``l_d = c_0 + eta_d``.
+        log_sigma_day: the per-day log-scale intercepts ``l_d = c_0 + eta_d``.
     """
 
     data: FitData
     temp: Float[np.ndarray, "D T"]
     delta: Float[np.ndarray, " D"]
-    phi_day: Float[np.ndarray, " D"]
     log_sigma_day: Float[np.ndarray, " D"]
 
 
@@ -93,17 +91,16 @@ def simulate_days(
     base = diurnal_base(n_days) if base is None else base
     delta = truth.mu_delta + truth.tau_delta * rng.standard_normal(n_days)
     eta = truth.tau_eta * rng.standard_normal(n_days)
-    xi = truth.tau_xi * rng.standard_normal(n_days)
     phi, sigma = ar_curves(
         jnp.asarray(truth.phi_coef),
         jnp.asarray(truth.sigma_coef),
-        jnp.asarray(xi),
+        jnp.zeros(n_days),
         jnp.asarray(eta),
     )
     phi, sigma = effective_ar(phi, sigma)
     x = np.asarray(_paths(key, phi, sigma), dtype=float)
     temp = base + delta[:, None] + x
-    noisy = temp + SENSOR_SD * rng.standard_normal(temp.shape)
+    noisy = temp + np.hypot(SENSOR_SD, truth.obs_jitter_sd) * rng.standard_normal(temp.shape)
     kind = np.where(rng.random(temp.shape) < whole_frac, WHOLE, TENTHS)
     kind[rng.random(temp.shape) < gap_frac] = MISSING
     for d in range(n_days):
@@ -119,4 +116,4 @@ def simulate_days(
         jnp.zeros(n_days, dtype=jnp.int32),
         1,
     )
-    return SimDays(data, temp, delta, truth.phi_coef[0] + xi, truth.sigma_coef[0] + eta)
+    return SimDays(data, temp, delta, truth.sigma_coef[0] + eta)

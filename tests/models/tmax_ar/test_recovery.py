@@ -30,9 +30,8 @@ def test_90pct_intervals_cover_the_truth() -> None:
             _inside(flat["mu_delta"][:, 0], np.array(t.mu_delta)),
             _inside(flat["tau_delta"][:, 0], np.array(t.tau_delta)),
             _inside(flat["tau_eta"], np.array(t.tau_eta)),
-            _inside(flat["tau_xi"], np.array(t.tau_xi)),
+            _inside(flat["obs_jitter_sd"], np.array(t.obs_jitter_sd)),
             _inside(flat["log_sigma_day"], sim.log_sigma_day),
-            _inside(flat["phi_day"], sim.phi_day),
         ]
         hits.append(np.concatenate([np.atleast_1d(c) for c in checks]))
     cover = np.concatenate(hits).mean()
