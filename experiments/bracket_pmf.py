@@ -5,7 +5,10 @@ times, metrics and splits, so the tables compare row for row):
 
 * ``ukf``: the unscented Kalman tracker of :mod:`models.bracket_pmf` (alr random walk, bracket
   prices through the softmax, optional weather alr channel) with ``Q`` and the noise scales
-  fitted by maximum marginal likelihood (optax) on training events;
+  fitted by maximum marginal likelihood (optax) on training events; ``ukf.q_profile: day``
+  (the default) also fits a log-quadratic variance-rate profile over the climate day
+  (:func:`~models.bracket_pmf.model.operational_time`), ``constant`` holds the rate fixed;
+  ``ukf.dtype`` is the precision of the filtering pass (the fit runs in float64);
 * ``pf``: the bootstrap particle filter on the same model at the UKF-fitted parameters, run
   on the events of ``pf.splits`` only (default the test split: it is slow on CPU);
 * ``market_last``: the ``baselines`` kind's normalised last trade (same code, same rows);
@@ -35,6 +38,7 @@ from kbayes.experiment.registry import ExperimentKind, register_kind
 from kbayes.experiment.runner import RunContext, score_forecasts
 from kbayes.market.cities import city_of
 from models.bracket_pmf import (
+    DAY_PROFILE,
     BracketPMFParams,
     EventSteps,
     StepConfig,
@@ -80,6 +84,8 @@ DEFAULTS = {
         "volume": 0.02,
         "wx": 0.7,
         "wx_horizon": 0.7,
+        "q_day1": 0.0,
+        "q_day2": 0.0,
     },
     "fit": {
         "enabled": True,
@@ -88,12 +94,14 @@ DEFAULTS = {
         "learning_rate": 0.05,
         "penalty": 0.001,
     },
-    "ukf": {"repair": "jitter"},
+    "ukf": {"repair": "jitter", "q_profile": "day", "dtype": "float32"},
     "pf": {"num_particles": 1000, "ess_threshold": 0.5, "splits": ["test"]},
     "batch_events": 64,
     "plots": {"num_days": 4},
 }
 MARKET_SOURCES = ("trades", "book", "auto")
+Q_PROFILES = ("constant", "day")
+DTYPES = ("float64", "float32")
 
 
 def _check(params: dict) -> None:
@@ -102,6 +110,10 @@ def _check(params: dict) -> None:
         raise ConfigError(f"params.models: unknown model(s) {unknown}; known: {list(MODELS)}")
     if params["market"]["source"] not in MARKET_SOURCES:
         raise ConfigError(f"params.market.source: one of {MARKET_SOURCES}")
+    if params["ukf"]["q_profile"] not in Q_PROFILES:
+        raise ConfigError(f"params.ukf.q_profile: one of {Q_PROFILES}")
+    if params["ukf"]["dtype"] not in DTYPES:
+        raise ConfigError(f"params.ukf.dtype: one of {DTYPES}")
     try:
         StepConfig(**_step_kwargs(params))._replace()
         build_event_steps(
@@ -205,6 +217,11 @@ def _run_tracker(
     size = ctx.params["batch_events"]
     pf_par = ctx.params["pf"]
     repair = ctx.params["ukf"]["repair"]
+    # The UKF's filtering pass in the configured precision (float32: the production path,
+    # PMFs within ~1e-4 of float64); the particle filter stays in float64.
+    dtype = jnp.float32 if model == "ukf" and ctx.params["ukf"]["dtype"] == "float32" else None
+    if dtype is not None:
+        params = jax.tree_util.tree_map(lambda x: jnp.asarray(x, dtype), params)
     compiled: dict = {}
 
     def runner(k: int):
@@ -246,7 +263,8 @@ def _run_tracker(
         keys = jax.vmap(lambda i: jax.random.fold_in(jax.random.key(seed), i))(
             jnp.array([index[e.event_ticker] for e in evs] + [0] * n_pad)
         )
-        pmf = np.asarray(runner(k)(params, jax.tree_util.tree_map(jnp.asarray, batch), keys))
+        batch = jax.tree_util.tree_map(lambda x: jnp.asarray(x, dtype), batch)
+        pmf = np.asarray(runner(k)(params, batch, keys), dtype=float)
         for i, e in enumerate(evs):
             paths[e.event_ticker] = pmf[i, : len(steps[e.event_ticker].times)]
     return paths
@@ -273,6 +291,8 @@ def _fit(
         length = _padded_length(max(len(steps[e.event_ticker].times) for e in evs))
         batches.append(stack_steps([steps[e.event_ticker].steps for e in evs], length))
     fixed = () if use_weather else ("log_wx", "log_wx_horizon")
+    if ctx.params["ukf"]["q_profile"] == "constant":
+        fixed = (*fixed, *DAY_PROFILE)
     res = fit_params(
         init,
         batches,

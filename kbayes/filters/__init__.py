@@ -4,7 +4,9 @@ Every filter follows the step contract of DESIGN.md section 2: a builder binds t
 parameters and returns ``FilterAlgorithm(init, update)`` with ``init(key) -> state`` and
 ``update(state, observation, key) -> (state, info)``; ``*_filter(params, observations, key)``
 scans the same ``update`` over a leading time axis. Observations carry ``dt`` (irregular time),
-per-row noise variances and missing rows (``NaN`` or a mask).
+per-row noise variances and missing rows (``NaN`` or a mask). :func:`pack_filter` compiles a
+deterministic ``update`` on one flat carry for live use; :mod:`kbayes.filters.linalg` holds the
+unrolled small-matrix Cholesky factor and forward substitution the Gaussian filters use.
 """
 
 from kbayes.filters.algorithm import FilterAlgorithm, scan_filter, split_keys
@@ -23,6 +25,7 @@ from kbayes.filters.kalman import (
     kalman_predict,
     kalman_step,
 )
+from kbayes.filters.live import PackedFilter, pack_filter
 from kbayes.filters.observation import Observation, observed_rows
 from kbayes.filters.particle import (
     ObservationLogLikFn,
@@ -72,6 +75,7 @@ __all__ = [
     "Observation",
     "ObservationFn",
     "ObservationLogLikFn",
+    "PackedFilter",
     "ParticleInfo",
     "ParticleState",
     "ProcessCovFn",
@@ -91,6 +95,7 @@ __all__ = [
     "merwe_weights",
     "multinomial_resample",
     "observed_rows",
+    "pack_filter",
     "particle_filter",
     "repair_psd",
     "scan_filter",

@@ -16,6 +16,14 @@ columns for them, and the Cholesky factor of the padded ``S`` has unit diagonal 
 
 are exactly those of the observed sub-vector, and an all-missing step leaves ``(m, P)``
 unchanged with zero log-likelihood.
+
+With ``S = L L^T`` all of it takes one forward substitution ``L^{-1} [C^T | v] = [G | w]``
+(the square-root form of the measurement update, e.g. Grewal & Andrews 2015, ch. 6):
+
+    K v = G^T w,   K S K^T = C L^{-T} L^{-1} C^T = G^T G,   v^T S^{-1} v = w^T w,
+
+so no gain, inverse or back substitution is formed. The factor and the substitution are
+the unrolled ones of :mod:`kbayes.filters.linalg` for small ``M``.
 """
 
 from __future__ import annotations
@@ -24,8 +32,9 @@ import math
 from typing import NamedTuple
 
 import jax.numpy as jnp
-from jax.scipy.linalg import cho_solve, solve_triangular
 from jaxtyping import Array, Bool, Float
+
+from kbayes.filters import linalg
 
 LOG_2PI = math.log(2.0 * math.pi)
 
@@ -100,11 +109,11 @@ def masked_gaussian_log_likelihood(
     Returns:
         The log density of the observed sub-vector; 0 when no row is observed.
     """
-    chol = jnp.linalg.cholesky(_pad_missing(cov, observed))
+    chol = linalg.cholesky(_pad_missing(cov, observed))
     r = jnp.where(observed, residual, jnp.zeros_like(residual))
     m = r.shape[-1]
     flat = r.reshape(-1, m)
-    white = solve_triangular(chol, flat.T, lower=True).T.reshape(r.shape)
+    white = linalg.solve_lower(chol, flat.T).T.reshape(r.shape)
     log_det = 2.0 * jnp.sum(jnp.log(jnp.diagonal(chol)))
     n_obs = jnp.sum(observed)
     return -0.5 * (jnp.sum(white**2, axis=-1) + log_det + n_obs * LOG_2PI)
@@ -137,11 +146,12 @@ def condition_on_observation(
     innovation = jnp.where(observed, y - y_pred, jnp.zeros_like(y_pred))
     s_pad = _pad_missing(obs_cov, observed)
     c_pad = jnp.where(observed[None, :], cross_cov, jnp.zeros_like(cross_cov))
-    chol = jnp.linalg.cholesky(s_pad)
-    gain = cho_solve((chol, True), c_pad.T).T
-    new_mean = mean + gain @ innovation
-    new_cov = cov - gain @ s_pad @ gain.T
-    white = solve_triangular(chol, innovation, lower=True)
+    chol = linalg.cholesky(s_pad)
+    # One forward substitution: [G | w] = L^{-1} [C^T | v] (see the module docstring).
+    solved = linalg.solve_lower(chol, jnp.concatenate([c_pad.T, innovation[:, None]], axis=1))
+    g, white = solved[:, :-1], solved[:, -1]
+    new_mean = mean + white @ g
+    new_cov = cov - g.T @ g
     log_det = 2.0 * jnp.sum(jnp.log(jnp.diagonal(chol)))
     log_lik = -0.5 * (white @ white + log_det + jnp.sum(observed) * LOG_2PI)
     return Conditioned(new_mean, new_cov, log_lik, innovation)

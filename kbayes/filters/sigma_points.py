@@ -23,7 +23,10 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import jax.numpy as jnp
-from jaxtyping import Array, Float
+import numpy as np
+from jaxtyping import Array, ArrayLike, Float
+
+from kbayes.filters import linalg
 
 
 class MerweScaledSigmaPoints(NamedTuple):
@@ -42,12 +45,18 @@ class MerweScaledSigmaPoints(NamedTuple):
 
 def merwe_weights(
     n: int, alpha: float = 1.0, beta: float = 2.0, kappa: float = 0.0
-) -> tuple[Float[Array, " S"], Float[Array, " S"]]:
-    """Mean and covariance weights ``(Wm, Wc)`` of the ``S = 2n + 1`` scaled sigma points."""
+) -> tuple[Float[np.ndarray, " S"], Float[np.ndarray, " S"]]:
+    """Mean and covariance weights ``(Wm, Wc)`` of the ``S = 2n + 1`` scaled sigma points.
+
+    NumPy float64 constants, computed once at trace time (no weight arithmetic is traced
+    into every filter step); cast them to the sigma points' dtype where they are used.
+    """
     lam = alpha**2 * (n + kappa) - n
     c = 0.5 / (n + lam)
-    wm = jnp.full((2 * n + 1,), c).at[0].set(lam / (n + lam))
-    wc = wm.at[0].add(1.0 - alpha**2 + beta)
+    wm = np.full((2 * n + 1,), c)
+    wm[0] = lam / (n + lam)
+    wc = wm.copy()
+    wc[0] += 1.0 - alpha**2 + beta
     return wm, wc
 
 
@@ -61,21 +70,23 @@ def merwe_sigma_points(
     """
     n = mean.shape[-1]
     lam = alpha**2 * (n + kappa) - n
-    chol = jnp.linalg.cholesky((n + lam) * cov)
+    chol = linalg.cholesky((n + lam) * cov)
     offsets = chol.T
     return jnp.concatenate([mean[None, :], mean + offsets, mean - offsets], axis=0)
 
 
 def unscented_transform(
     sigmas: Float[Array, "S k"],
-    wm: Float[Array, " S"],
-    wc: Float[Array, " S"],
+    wm: Float[ArrayLike, " S"],
+    wc: Float[ArrayLike, " S"],
     noise_cov: Float[Array, "k k"] | None = None,
 ) -> tuple[Float[Array, " k"], Float[Array, "k k"]]:
     """Weighted mean and covariance of transformed sigma points, plus additive noise.
 
     ``mean = sum_i Wm_i Y_i``, ``cov = sum_i Wc_i (Y_i - mean)(Y_i - mean)^T + noise_cov``.
     """
+    wm = jnp.asarray(wm, sigmas.dtype)
+    wc = jnp.asarray(wc, sigmas.dtype)
     mean = wm @ sigmas
     dev = sigmas - mean
     cov = (dev.T * wc) @ dev
@@ -89,7 +100,8 @@ def unscented_cross_covariance(
     mean_x: Float[Array, " n"],
     sigmas_y: Float[Array, "S k"],
     mean_y: Float[Array, " k"],
-    wc: Float[Array, " S"],
+    wc: Float[ArrayLike, " S"],
 ) -> Float[Array, "n k"]:
     """``sum_i Wc_i (X_i - mean_x)(Y_i - mean_y)^T``."""
+    wc = jnp.asarray(wc, sigmas_y.dtype)
     return ((sigmas_x - mean_x).T * wc) @ (sigmas_y - mean_y)

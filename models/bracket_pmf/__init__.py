@@ -8,6 +8,7 @@ One idea per module:
   as a :class:`~kbayes.filters.StateSpaceModel`, and one step's features;
 * :mod:`~models.bracket_pmf.pmf`: the PMF from a Gaussian or particle belief, in (0, 1);
 * :mod:`~models.bracket_pmf.tracker`: UKF and particle trackers (``init``/``update``);
+* :mod:`~models.bracket_pmf.live`: the UKF step packed and compiled for live use;
 * :mod:`~models.bracket_pmf.steps`: trades / book / weather PMFs to step features;
 * :mod:`~models.bracket_pmf.fit`: maximum marginal likelihood with optax;
 * :mod:`~models.bracket_pmf.baselines`: normalised last trade, Dirichlet fusion,
@@ -26,12 +27,19 @@ from models.bracket_pmf.model import (
     DT_FLOOR,
     BracketStep,
     bracket_state_space,
+    day_fraction,
     num_obs_rows,
+    operational_time,
     state_space_params,
     step_observation,
 )
 from models.bracket_pmf.noise import market_noise_var, weather_noise_var
-from models.bracket_pmf.params import BracketPMFParams, default_params, natural_params
+from models.bracket_pmf.params import (
+    DAY_PROFILE,
+    BracketPMFParams,
+    default_params,
+    natural_params,
+)
 from models.bracket_pmf.pmf import PMF_EPS, clip_pmf, gaussian_pmf, particle_pmf
 from models.bracket_pmf.steps import (
     EventSteps,
@@ -50,6 +58,7 @@ from models.bracket_pmf.tracker import (
 )
 
 __all__ = [
+    "DAY_PROFILE",
     "DT_FLOOR",
     "PMF_EPS",
     "BracketPMFParams",
@@ -64,6 +73,7 @@ __all__ = [
     "certain_tracker",
     "clip_pmf",
     "count_rows",
+    "day_fraction",
     "default_params",
     "dirichlet_fusion",
     "fit_dirichlet_fusion",
@@ -75,6 +85,7 @@ __all__ = [
     "natural_params",
     "normalized_last_trade",
     "num_obs_rows",
+    "operational_time",
     "pad_steps",
     "particle_pmf",
     "pf_tracker",

@@ -5,7 +5,7 @@ reference, ``p_t = softmax([z_t, 0])`` (Aitchison 1986; Atchison & Shen 1980 for
 logistic-normal). Dynamics and observations, with ``dt`` in hours (irregular):
 
     z_0 ~ N(0, p_0^2 C),                  C = I + 1 1^T  (exchangeable brackets)
-    z_t = z_{t-1} + w_t,                  w_t ~ N(0, q (dt_t + DT_FLOOR) C)
+    z_t = z_{t-1} + w_t,                  w_t ~ N(0, q (tau_t + DT_FLOOR) C)
     price_t = softmax([z_t, 0]) + e_t,    e_t ~ N(0, diag(var_market_t))     (K rows)
     wx_t    = z_t + u_t,                  u_t ~ N(0, var_wx_t I)             (K-1 rows, optional)
 
@@ -16,6 +16,14 @@ alr of the price vector needs *all* K prices at the same instant and the referen
 noise would leak into every coordinate; on the probability scale each missing bracket is
 just a masked row and the reference bracket is observed like any other. The weather PMF, by
 contrast, is a complete coherent PMF, so its alr is observed directly (a linear row).
+
+with ``tau_t`` the *operational time* of step ``t`` (:func:`operational_time`): the hours of
+the step weighted by a variance rate ``r(u) = exp(q_day1 u + q_day2 u^2)`` of the elapsed
+fraction ``u`` of the climate day, a deterministic time change of the random walk. A bracket
+PMF moves little overnight and most in the afternoon, when the day's maximum is being set;
+a constant rate (``q_day1 = q_day2 = 0``, ``tau_t = dt_t``) must compromise between the two
+(the intraday periodicity of Andersen & Bollerslev 1997, here as a smooth log-quadratic
+profile whose coefficients the likelihood fit learns).
 
 ``C`` makes the model symmetric in the brackets: it is the alr image of a random walk of
 iid log-parts ``log p_k + const`` with variance ``q`` per hour each, so the prior mean PMF
@@ -39,7 +47,12 @@ from models.bracket_pmf.noise import market_noise_var, weather_noise_var
 from models.bracket_pmf.params import BracketPMFParams
 
 DT_FLOOR = 1e-4  # hours
-JITTER_EPS = 1e3  # diagonal jitter of jitter_repair, in machine epsilons of the mean variance
+HOURS_PER_DAY = 24.0
+# Diagonal jitter of jitter_repair, in machine epsilons of the mean variance, per float width:
+# it must exceed the round-off of P - G^T G (a few D eps) and stay far below the posterior
+# variances of interest. 1e3 eps is 2e-13 in float64 but 1.2e-4 in float32, the size of a
+# tight posterior variance (it moved float32 PMFs by up to 3e-3); 10 eps (1.2e-6) there.
+JITTER_EPS = {8: 1e3, 4: 10.0}
 
 
 class BracketStep(NamedTuple):
@@ -52,7 +65,8 @@ class BracketStep(NamedTuple):
         staleness_h: hours since each bracket's last trade (finite everywhere).
         volume: contracts traded in the step plus top-of-book depth (finite everywhere).
         weather_alr: ``alr`` of a weather PMF, ``NaN`` where no weather observation.
-        weather_hours_left: hours from the step to the event's close (finite).
+        weather_hours_left: hours from the step to the event's close (finite); it sets the
+            weather noise and the step's place in the climate day (:func:`operational_time`).
     """
 
     dt: Float[Array, ""]
@@ -114,16 +128,18 @@ def state_space_params(
 def jitter_repair(cov: Float[Array, "D D"]) -> Float[Array, "D D"]:
     """Symmetrise and add a tiny diagonal jitter (a cheap PSD repair, no eigen-decomposition).
 
-    ``P <- (P + P^T) / 2 + JITTER_EPS * eps * (mean(diag P) + 1) I``. Under the random walk
-    ``P^- = P + Q (dt + DT_FLOOR)`` is positive definite whenever ``P`` is, so only round-off
-    in ``P - K S K^T`` needs covering; the jitter (about 2e-13 relative in float64) does that
-    at a fraction of the cost of :func:`~kbayes.filters.repair_psd`'s ``eigh`` (which
-    dominates the UKF step under ``vmap`` on CPU). The jitter's scale is not differentiated.
+    ``P <- (P + P^T) / 2 + c eps (mean(diag P) + 1) I`` with ``c = JITTER_EPS[itemsize]``
+    (1e3 in float64, 10 in float32). Under the random walk ``P^- = P + Q (dt + DT_FLOOR)``
+    is positive definite whenever ``P`` is, so only round-off in ``P - K S K^T`` needs
+    covering; the jitter (about 2e-13 relative in float64, 1e-6 in float32) does that at a
+    fraction of the cost of :func:`~kbayes.filters.repair_psd`'s ``eigh`` (which dominates
+    the UKF step under ``vmap`` on CPU). The jitter's scale is not differentiated.
     """
     sym = symmetrize(cov)
-    eps = jnp.finfo(sym.dtype).eps
+    info = jnp.finfo(sym.dtype)
+    c = JITTER_EPS.get(info.bits // 8, JITTER_EPS[4])
     scale = lax.stop_gradient(jnp.mean(jnp.diagonal(sym)) + 1.0)
-    return sym + (JITTER_EPS * eps * scale) * jnp.eye(sym.shape[-1], dtype=sym.dtype)
+    return sym + (c * float(info.eps) * scale) * jnp.eye(sym.shape[-1], dtype=sym.dtype)
 
 
 def exchangeable_alr_cov(num_brackets: int, dtype: object = float) -> Float[Array, "D D"]:
@@ -148,13 +164,41 @@ def _missing_if_not_finite(x: Float[Array, " ..."]) -> Float[Array, " ..."]:
     return jnp.where(jnp.isfinite(x), x, jnp.full_like(x, jnp.nan))
 
 
+def day_fraction(hours_to_close: Float[Array, "*T"]) -> Float[Array, "*T"]:
+    """``u = 1 - hours_to_close / 24`` clipped to ``[0, 1]``: 0 until the climate day starts."""
+    return jnp.clip(1.0 - hours_to_close / HOURS_PER_DAY, 0.0, 1.0)
+
+
+def operational_time(
+    dt: Float[Array, "*T"], hours_to_close: Float[Array, "*T"], params: BracketPMFParams
+) -> Float[Array, "*T"]:
+    """``tau = int r(u(s)) ds`` over a step of ``dt`` hours ending ``hours_to_close`` before close.
+
+    ``r(u) = exp(q_day1 u + q_day2 u^2)`` is integrated by Simpson's rule over the step (the
+    rate is flat before the day starts and after the close, where ``u`` is clipped), so long
+    quiet gaps are weighted by the rate they actually span, not by the rate at their end.
+    With both coefficients 0, ``tau = dt`` exactly.
+    """
+    dt = jnp.maximum(dt, 0.0)
+
+    def rate(hours: Float[Array, "*T"]) -> Float[Array, "*T"]:
+        u = day_fraction(hours)
+        return jnp.exp(params.q_day1 * u + params.q_day2 * u * u)
+
+    start, mid, end = hours_to_close + dt, hours_to_close + 0.5 * dt, hours_to_close
+    return dt * (rate(start) + 4.0 * rate(mid) + rate(end)) / 6.0
+
+
 def step_observation(step: BracketStep, params: BracketPMFParams, weather: bool) -> Observation:
-    """The filter :class:`~kbayes.filters.Observation` of one step (NaN rows are missing)."""
+    """The filter :class:`~kbayes.filters.Observation` of one step (NaN rows are missing).
+
+    Its ``dt`` is the step's operational time (:func:`operational_time`).
+    """
     price = _missing_if_not_finite(step.price)
     var = market_noise_var(
         _finite(step.half_spread), _finite(step.staleness_h), _finite(step.volume), params
     )
-    dt = _finite(step.dt)
+    dt = operational_time(_finite(step.dt), _finite(step.weather_hours_left), params)
     if not weather:
         return Observation(y=price, dt=dt, noise_var=var)
     wx = _missing_if_not_finite(step.weather_alr)

@@ -24,7 +24,14 @@ KF = jax.jit(kalman_filter)
 UKF = jax.jit(unscented_kalman_filter, static_argnames=("model", "points", "repair"))
 PF = jax.jit(
     particle_filter,
-    static_argnames=("model", "num_particles", "resample", "ess_threshold", "log_likelihood"),
+    static_argnames=(
+        "model",
+        "num_particles",
+        "resample",
+        "ess_threshold",
+        "log_likelihood",
+        "noise_dtype",
+    ),
 )
 
 

@@ -206,3 +206,23 @@ def test_custom_log_likelihood_and_never_resampling(problem: LinearProblem) -> N
     np.testing.assert_allclose(custom.log_likelihood, default.log_likelihood, atol=1e-10)
     _, never = PF(ss, problem.obs, key, model=model, num_particles=SMALL, ess_threshold=0.0)
     assert not np.asarray(never.resampled).any()
+
+
+def test_float32_proposal_noise_keeps_float64_particles_and_accuracy(
+    problem: LinearProblem,
+) -> None:
+    model, ss = linear_as_state_space(problem.params)
+    k_state, k_info = KF(problem.params, problem.obs)
+    state, info = PF(
+        ss,
+        problem.obs,
+        jax.random.key(5),
+        model=model,
+        num_particles=LARGE,
+        noise_dtype=jnp.float32,
+    )
+    assert state.particles.dtype == jnp.float64
+    sd = np.sqrt(np.diagonal(k_info.filtered_cov, axis1=1, axis2=2))
+    z = (np.asarray(info.filtered_mean) - np.asarray(k_info.filtered_mean)) / sd
+    assert np.sqrt(np.mean(z**2)) < 0.1
+    assert abs(float(state.log_likelihood - k_state.log_likelihood)) < 0.5

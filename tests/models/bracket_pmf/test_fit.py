@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from models.bracket_pmf import BracketStep, default_params, fit_params, natural_params
+from models.bracket_pmf import (
+    DAY_PROFILE,
+    BracketStep,
+    default_params,
+    fit_params,
+    natural_params,
+)
 
 
 def simulate(
@@ -44,7 +50,9 @@ def test_fit_recovers_known_noise_scale_and_q() -> None:
     q_true, s0_true = 0.3, 0.04
     data = simulate(rng, n_events=24, n_steps=96, k=4, q=q_true, s0=s0_true)
     init = default_params(q=0.05, s0=0.01, p0=1.0)
+    # Every step is at the same place in the day here, so the profile would only rescale q.
     fixed = ("log_p0", "log_spread", "log_stale", "log_volume", "log_wx", "log_wx_horizon")
+    fixed = (*fixed, *DAY_PROFILE)
     res = fit_params(init, [data], num_iters=120, learning_rate=0.08, penalty=0.0, fixed=fixed)
     got = natural_params(res.params)
     assert res.loss_history[-1] < res.loss_history[0]

@@ -138,7 +138,8 @@ def _sequences(draw: st.DrawFn) -> tuple[BracketPMFParams, BracketStep]:
         weather_hours_left=arr((t,), st.floats(-5.0, 40.0)),
     )
     logs = draw(st.lists(st.floats(-7.0, 2.0), min_size=8, max_size=8))
-    return BracketPMFParams(*(jnp.asarray(v) for v in logs)), pad_steps(steps, T)
+    profile = draw(st.lists(st.floats(-4.0, 4.0), min_size=2, max_size=2))
+    return BracketPMFParams(*(jnp.asarray(v) for v in logs + profile)), pad_steps(steps, T)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
