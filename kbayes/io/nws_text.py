@@ -92,6 +92,17 @@ def issuance_time(text: str) -> dt.datetime | None:
         return None
 
 
+def unreadable_issuance_line(text: str) -> str | None:
+    """The local issuance line when the product has one that cannot be read, else None.
+
+    Products without such a line (CF6, DSM, BUFKIT, guidance with a run line) return None.
+    """
+    head = _header(normalize(text))
+    if head["issued_at"] is None and head.get("issued_line"):
+        return head["issued_line"]
+    return None
+
+
 def _header(text: str) -> dict[str, Any]:
     """WMO heading (``CDUS41 KOKX 030616``), AWIPS id (``CLINYC``) and issuance time."""
     lines = [ln.rstrip() for ln in text.splitlines()]
@@ -107,6 +118,8 @@ def _header(text: str) -> dict[str, Any]:
                     break
             break
     m = _ISSUED.search(text)
+    if m:
+        out["issued_line"] = m.group(0).strip()
     if m and m["tz"] in _TZ_ABBR and m["mon"] in _MON3:
         hm = int(m["hm"])
         hour, minute = divmod(hm, 100)

@@ -9,7 +9,7 @@ import pytest
 
 from kbayes.io.importers.weather.nws_text import load_cf6, load_cli, load_raw
 from kbayes.io.nws_text import NwsTextError, parse_cf6, parse_cli
-from tests.io.importers.weather_util import run_loader
+from tests.io.importers.weather_util import issue_fields, run_loader
 
 TEXT_DIR = "weather/nws_text_examples"
 
@@ -134,3 +134,21 @@ def test_importers_on_real_products(shared_data: Path) -> None:
     assert nbs["received_ts"] == dt.datetime(2026, 4, 7, 15, tzinfo=dt.UTC)
     assert "KDSM    NBM V5.0 NBS GUIDANCE" in nbs["payload"]
     assert "STID = KLAX" in msgs.loc[f"{TEXT_DIR}/hrrr_klax.buf.gz", "payload"]
+
+
+def test_unreadable_issuance_time_is_an_import_issue(tmp_path: Path) -> None:
+    # An unknown zone abbreviation: the product is kept, and the missing time is reported.
+    path = tmp_path / "CLILAX.txt"
+    path.write_text(PRELIM.replace("512 PM PDT TUE", "512 PM XYZ TUE"))
+    store, ctx = run_loader(load_cli, path)
+    assert issue_fields(ctx) == ["received_ts"]
+    raw = store.read("raw_messages")
+    assert len(raw) == 1 and raw["received_ts"].isna().all()
+    assert store.read("official_highs")["tmax_f"].tolist() == [69]
+
+
+def test_readable_issuance_time_raises_no_issue(tmp_path: Path) -> None:
+    path = tmp_path / "CLILAX.txt"
+    path.write_text(PRELIM)
+    _, ctx = run_loader(load_cli, path)
+    assert "received_ts" not in issue_fields(ctx)

@@ -32,6 +32,7 @@ from kbayes.io.nws_text import (
     normalize,
     parse_cf6,
     parse_cli,
+    unreadable_issuance_line,
 )
 from kbayes.market.records import OfficialHighRecord, RawMessageRecord
 
@@ -65,12 +66,22 @@ def _msg_type(path: Path, text: str) -> str:
 
 
 def _raw_message(ctx: ImportContext, path: Path, text: str) -> None:
+    issued = issuance_time(text)
+    bad_line = unreadable_issuance_line(text)
+    if bad_line is not None:
+        ctx.issue(
+            path.name,
+            "received_ts",
+            bad_line,
+            "issuance line not readable (unknown zone, month or date); stored with "
+            "received_ts NULL",
+        )
     df = pd.DataFrame(
         [
             {
                 "source_file": ctx.source_file,
                 "line_no": 1,
-                "received_ts": issuance_time(text),
+                "received_ts": issued,
                 "msg_type": _msg_type(path, text),
                 "ticker": None,
                 "payload": text,
