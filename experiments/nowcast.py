@@ -61,7 +61,7 @@ DEFAULTS = {
     "models": list(MODELS),
     "fit": {
         "num_warmup": 500,
-        "num_samples": 500,
+        "num_samples": 1000,
         "num_chains": 4,
         "chain_method": "vectorized",
         "target_accept": 0.9,

@@ -29,7 +29,7 @@ class FitConfig(NamedTuple):
     """NUTS settings."""
 
     num_warmup: int = 500
-    num_samples: int = 500
+    num_samples: int = 1000
     num_chains: int = 4
     chain_method: str = "vectorized"
     target_accept: float = 0.9
@@ -97,7 +97,8 @@ def posterior_from_samples(samples: dict[str, Array], n_stations: int) -> Poster
 
 def diagnostics_table(idata: az.InferenceData, var_names: list[str] | None = None) -> pd.DataFrame:
     """r-hat, bulk and tail ESS for every scalar element of the sampled parameters."""
-    summ = az.summary(idata, var_names=var_names, kind="diagnostics")
+    # Unrounded: az.summary rounds to 2 decimals, which would report 1.0149 as 1.01.
+    summ = az.summary(idata, var_names=var_names, kind="diagnostics", round_to="none")
     out = summ[["r_hat", "ess_bulk", "ess_tail"]].reset_index(names="param")
     return out
 
