@@ -1,14 +1,22 @@
 """Maximum-likelihood fit of a multivariate exponential-kernel Hawkes process.
 
-The free parameters ``phi > 0`` (baselines per bin, free or tied entries of ``alpha``, decays)
-are optimised as ``phi = softplus(u)`` on the exact log-likelihood scaled by ``1 / N`` (with
-the one-pass analytic gradient of :mod:`kbayes.pointprocess.gradient`), by L-BFGS
-(``optax.lbfgs``, zoom line search) inside one jitted ``lax.while_loop``; Adam is the fallback
-when L-BFGS ends on a non-finite value (or on request).
+Two solvers share one parametrisation (free baselines per bin, free or tied entries of
+``alpha``, decays; :class:`FreeIndex`):
+
+* Newton (the default where it applies: given decays, or one shared fitted decay): for fixed
+  decays the log-likelihood is concave in ``(mu, alpha)``, solved exactly by a primal-dual
+  interior-point Newton method, and a shared decay is found on the profile likelihood
+  (:mod:`kbayes.pointprocess.convex`).
+* L-BFGS (per-row, per-pair or tied fitted decays, or on request): ``phi = softplus(u)`` on
+  the exact log-likelihood scaled by ``1 / N`` (with the one-pass analytic gradient of
+  :mod:`kbayes.pointprocess.gradient`), ``optax.lbfgs`` with a zoom line search inside one
+  jitted ``lax.while_loop``; Adam is the fallback when L-BFGS ends on a non-finite value (or
+  on request).
 
 Standard errors are Wald errors from the observed information in the constrained
-parametrisation, ``Cov(phi) = H(phi_hat)^{-1}`` with ``H`` the
-Hessian of the negative log-likelihood (``jax.hessian``); at a stationary point this equals the
+parametrisation, ``Cov(phi) = H(phi_hat)^{-1}`` with ``H`` the Hessian of the negative
+log-likelihood (Newton: in closed form from the features; L-BFGS: ``jax.hessian``); at a
+stationary point this equals the
 delta-method transform ``J H_u^{-1} J`` (``J = diag(sigmoid(u))``) of the unconstrained
 covariance, and the delta method also gives the error of the spectral radius,
 ``d rho / d alpha_ij = v_i w_j / v'w`` (left/right Perron vectors). Wald errors are not valid
@@ -22,6 +30,8 @@ Documented edge cases:
   their standard errors are NaN.
 * A baseline bin with zero exposure in ``[0, T]`` is not identified: it keeps its initial value
   (the dimension's mean rate / 2) and gets a NaN standard error, with a warning.
+* Newton sets estimates at the boundary exactly to 0 (L-BFGS leaves them small positive,
+  since ``softplus(u) > 0``).
 * ``rho(alpha) >= 1`` at the optimum: :class:`~kbayes.pointprocess.params.StationarityWarning`
   (the radius is always in ``info.spectral_radius``).
 """
@@ -40,13 +50,16 @@ from jax import Array
 from jax.flatten_util import ravel_pytree
 from jaxtyping import Float, Int
 
-from kbayes.pointprocess.baseline import BaselineGrid, constant_baseline
+from kbayes.pointprocess import convex
+from kbayes.pointprocess.baseline import BaselineGrid, constant_baseline, exposure_np
 from kbayes.pointprocess.events import EventSequence, HawkesData, prepare
 from kbayes.pointprocess.gradient import log_likelihood_fast
-from kbayes.pointprocess.params import HawkesParams, check_stationarity, hawkes_params
+from kbayes.pointprocess.params import HawkesParams, check_stationarity
 from kbayes.pointprocess.structure import as_tying
 
 BetaStructure = Literal["shared", "row", "pair"]
+Method = Literal["auto", "newton", "lbfgs", "adam"]
+_MAX_PROFILE = 100  # decays visited by the profile search at most
 
 
 class FreeIndex(NamedTuple):
@@ -132,6 +145,21 @@ def unpack(free: FreeParams, index: FreeIndex, fixed: HawkesParams) -> HawkesPar
         alpha=_gather(free.alpha, index.alpha, fixed.alpha),
         beta=_gather(free.beta, index.beta, fixed.beta),
     )
+
+
+def unpack_np(free: FreeParams, index: FreeIndex, fixed: HawkesParams) -> HawkesParams:
+    """:func:`unpack` in numpy float64 (no device dispatch for small host-side results)."""
+
+    def gather(f: Any, i: Any, x: Any) -> np.ndarray:
+        ext = np.concatenate([np.asarray(f, np.float64), [0.0]])  # index -1 reads the pad
+        i = np.asarray(i)
+        return np.where(i >= 0, ext[i], np.asarray(x, np.float64))
+
+    return HawkesParams(*(gather(f, i, x) for f, i, x in zip(free, index, fixed, strict=True)))
+
+
+def _to_device(params: HawkesParams) -> HawkesParams:
+    return HawkesParams(*(jnp.asarray(x) for x in params))
 
 
 def _inv_softplus(x: np.ndarray) -> np.ndarray:
@@ -265,8 +293,11 @@ def _drop_empty(alpha_tying: np.ndarray, empty: list[int]) -> np.ndarray:
 
 
 def _label_means(values: np.ndarray, tying: np.ndarray) -> np.ndarray:
-    n = int(tying.max()) + 1 if (tying >= 0).any() else 0
-    return np.array([values[tying == k].mean() for k in range(n)], np.float64)
+    """Mean of ``values`` over the entries of each label ``0..K-1`` of ``tying``."""
+    free = tying >= 0
+    n = int(tying.max()) + 1 if free.any() else 0
+    sums = np.bincount(tying[free], weights=np.asarray(values, np.float64)[free], minlength=n)
+    return sums / np.bincount(tying[free], minlength=n)
 
 
 def _default_beta(events: EventSequence) -> float:
@@ -290,21 +321,94 @@ def _perron_gradient(alpha: np.ndarray) -> np.ndarray:
     return np.real(np.outer(v, w) / denom)
 
 
+def _given_decays(beta: Any, d: int) -> np.ndarray:
+    """``(D, D)`` decays from a scalar, ``(D,)`` per row or ``(D, D)``; positive, finite."""
+    b = np.asarray(beta, np.float64)
+    if b.ndim == 0:
+        b = np.full((d, d), float(b))
+    elif b.shape == (d,):
+        b = np.repeat(b[:, None], d, axis=1)
+    elif b.shape != (d, d):
+        raise ValueError(f"beta must be scalar, ({d},) or ({d}, {d}), got shape {b.shape}")
+    bad = np.argwhere(~(np.isfinite(b) & (b > 0)))
+    if len(bad):
+        i, j = (int(x) for x in bad[0])
+        raise ValueError(f"beta[{i}, {j}] = {b[i, j]} must be positive and finite")
+    return b
+
+
+def _beta_rows(beta: np.ndarray) -> np.ndarray:
+    """``(1, D)`` when every row uses the same decays (one recursion), else ``(D, D)``."""
+    return beta[:1] if np.all(beta == beta[:1]) else beta
+
+
+def _fit_newton(
+    events: EventSequence,
+    grid: BaselineGrid,
+    index: FreeIndex,
+    fixed: HawkesParams,
+    phi0: FreeParams,
+    s0: float,
+    max_iter: int,
+    tol: float,
+    with_hessian: bool,
+) -> tuple[FreeParams, Any]:
+    """Newton path: the concave inner problem at a given decay, or a profiled shared decay."""
+    d = events.num_dims
+    pm = int(phi0.mu.shape[0])
+    alpha_index = np.asarray(index.alpha)
+    theta_index = np.concatenate(
+        [np.asarray(index.mu), np.where(alpha_index >= 0, alpha_index + pm, -1)], axis=1
+    )
+    theta_fixed = np.concatenate([np.asarray(fixed.mu), np.zeros((d, d))], axis=1)
+    rd = convex.row_data([events], [grid])
+    dtype = jax.dtypes.canonicalize_dtype(np.float64)  # float32 unless jax_enable_x64
+    start = np.concatenate([phi0.mu, phi0.alpha]).astype(dtype)
+    scale = np.asarray(len(events.times), dtype)
+    common = (rd, theta_index.astype(np.int32), theta_fixed.astype(dtype), scale)
+    limits = (np.asarray(tol, dtype), np.asarray(max_iter, np.int32))
+    if len(phi0.beta):
+        s0_arr = np.asarray(s0, dtype)
+        out = convex.fit_shared_decay(
+            start, s0_arr, *common, *limits, np.int32(_MAX_PROFILE), with_hessian=with_hessian
+        )
+    else:
+        rows = _beta_rows(np.asarray(fixed.beta, np.float64)).astype(dtype)
+        out = convex.fit_given_decay(start, rows, *common, *limits, with_hessian=with_hessian)
+    out = jax.device_get(out)
+    beta = np.exp(out.log_beta)[None] if len(phi0.beta) else np.zeros(0)
+    phi = FreeParams(mu=out.phi[:pm], alpha=out.phi[pm:], beta=beta)
+    return phi, out
+
+
 def fit(
     events: EventSequence,
     grid: BaselineGrid | None = None,
     *,
     alpha_structure: Any = None,
     beta_structure: BetaStructure | Any = "shared",
+    beta: Any = None,
     beta_init: float | None = None,
     init: HawkesParams | None = None,
-    method: Literal["lbfgs", "adam"] = "lbfgs",
+    method: Method = "auto",
     max_iter: int = 1000,
     tol: float | None = None,
     learning_rate: float = 0.02,
     stderr: bool = True,
 ) -> FitResult:
     """Fit ``mu``, ``alpha`` and ``beta`` by maximum likelihood.
+
+    Methods (``info.method`` reports the one used):
+
+    * ``"newton"`` (the default ``"auto"`` where it applies: given decays, or one shared
+      fitted decay): the concave program in ``(mu, alpha)`` at fixed decays, solved by a
+      primal-dual interior-point Newton method, with a shared decay found by a safeguarded
+      Newton search on the profile likelihood (:mod:`kbayes.pointprocess.convex`). Exact
+      zeros at the boundary.
+    * ``"lbfgs"`` (``"auto"`` for fitted per-row, per-pair or tied decays): L-BFGS on
+      ``phi = softplus(u)`` with the one-pass analytic gradient, Adam as the fallback when it
+      ends on a non-finite value.
+    * ``"adam"``.
 
     Args:
         events: validated events (:func:`~kbayes.pointprocess.events.check_events`).
@@ -313,20 +417,29 @@ def fit(
             tying matrix (``-1`` fixed at 0, equal labels share one parameter); see
             :func:`~kbayes.pointprocess.structure.bracket_structure`. An all-False mask fits a
             Poisson process (``alpha = 0``).
-        beta_structure: ``"shared"`` (one decay), ``"row"`` (one per excited dimension),
-            ``"pair"`` (one per free ``alpha`` parameter, so per pair when ``alpha`` is untied),
-            or an integer tying matrix.
+        beta_structure: fitted decays: ``"shared"`` (one decay), ``"row"`` (one per excited
+            dimension), ``"pair"`` (one per free ``alpha`` parameter, so per pair when
+            ``alpha`` is untied), or an integer tying matrix. Ignored when ``beta`` is given.
+        beta: given decays (scalar, ``(D,)`` per row or ``(D, D)``), not fitted.
         beta_init: initial decay (default ``1 / median`` inter-event gap).
         init: full initial parameters (overrides the defaults; also supplies fixed values).
-        method: ``"lbfgs"`` (Adam fallback on failure) or ``"adam"``.
-        max_iter: iteration cap.
-        tol: gradient-norm tolerance on the ``1/N``-scaled objective in ``u`` (default
-            ``1e-7`` in float64, ``1e-4`` when JAX runs in float32).
+            The Newton method uses only its decays (the concave inner problem needs no start).
+        method: ``"auto"``, ``"newton"``, ``"lbfgs"`` or ``"adam"``.
+        max_iter: iteration cap (Newton: steps per inner solve; L-BFGS/Adam: iterations).
+        tol: Newton: tolerance on the KKT residual (largest projected gradient component) of
+            ``-log L / N`` and on the profile slope (default ``1e-10`` in float64, ``1e-5``
+            in float32); L-BFGS/Adam: gradient-norm
+            tolerance on the ``1/N``-scaled objective in ``u`` (default ``1e-7`` in float64,
+            ``1e-4`` in float32).
         learning_rate: Adam step size.
         stderr: compute the Hessian, standard errors and the covariance.
 
     Returns:
         :class:`FitResult`.
+
+    Raises:
+        ValueError: on bad inputs, or ``method="newton"`` with fitted decays other than one
+            shared decay.
     """
     grid = constant_baseline() if grid is None else grid
     if not isinstance(events, EventSequence):
@@ -335,15 +448,25 @@ def fit(
     n = len(events.times)
     if n == 0:
         raise ValueError("events: no events at all; nothing to fit")
-    if method not in ("lbfgs", "adam"):
-        raise ValueError(f"method must be 'lbfgs' or 'adam', got {method!r}")
+    if method not in ("auto", "newton", "lbfgs", "adam"):
+        raise ValueError(f"method must be 'auto', 'newton', 'lbfgs' or 'adam', got {method!r}")
     empty = events.empty_dims
     counts = events.counts
-    data = prepare(events, grid, pad=True)
-    expo = np.asarray(data.exposure)
+    expo = exposure_np(grid, 0.0, events.T)
 
     alpha_tying = _drop_empty(as_tying(alpha_structure, d), empty)
-    beta_tying = _beta_tying(beta_structure, alpha_tying)
+    given = None if beta is None else _given_decays(beta, d)
+    beta_tying = (
+        np.full((d, d), -1) if given is not None else _beta_tying(beta_structure, alpha_tying)
+    )
+    num_decays = len(np.unique(beta_tying[beta_tying >= 0]))
+    if method == "auto":
+        method = "newton" if num_decays <= 1 else "lbfgs"
+    elif method == "newton" and num_decays > 1:
+        raise ValueError(
+            f"method='newton' fits given decays or one shared decay; beta_structure "
+            f"{beta_structure!r} has {num_decays} decays: use method='lbfgs'"
+        )
     mu_fixed_mask = np.zeros((d, nb), bool)
     mu_fixed_mask[empty, :] = True
     dead_bins = np.flatnonzero(expo <= 0)
@@ -366,69 +489,92 @@ def fit(
             stacklevel=2,
         )
 
-    if init is None:
-        rate = np.maximum(0.5 * counts / events.T, 1e-12)
-        free_a = (alpha_tying >= 0).sum(axis=1)
-        a0 = min(0.2, 0.5 / max(1, int(free_a.max())))
-        b0 = _default_beta(events) if beta_init is None else float(beta_init)
-        init = hawkes_params(np.repeat(rate[:, None], nb, axis=1), np.full((d, d), a0), b0)
-    elif beta_init is not None:
-        init = init._replace(beta=jnp.full((d, d), float(beta_init)))
-    if init.mu.shape != (d, nb) or init.alpha.shape != (d, d):
+    rate = np.maximum(0.5 * counts / events.T, 1e-12)
+    free_a = (alpha_tying >= 0).sum(axis=1)
+    a0 = min(0.2, 0.5 / max(1, int(free_a.max())))
+    if beta_init is not None:
+        b_start = float(beta_init)
+    else:  # the 1 / median gap start only matters when the decay is fitted
+        b_start = 1.0 if given is not None else _default_beta(events)
+    default = HawkesParams(
+        mu=np.repeat(rate[:, None], nb, axis=1),
+        alpha=np.full((d, d), a0),
+        beta=np.full((d, d), b_start),
+    )
+    start = default if init is None else HawkesParams(*(np.asarray(x, np.float64) for x in init))
+    if beta_init is not None:
+        start = start._replace(beta=np.full((d, d), float(beta_init)))
+    if given is not None:
+        start = start._replace(beta=given)
+    if start.mu.shape != (d, nb) or start.alpha.shape != (d, d) or start.beta.shape != (d, d):
         raise ValueError(
-            f"init has mu {init.mu.shape}, alpha {init.alpha.shape}; "
-            f"expected ({d}, {nb}) and ({d}, {d})"
+            f"init has mu {start.mu.shape}, alpha {start.alpha.shape}, beta {start.beta.shape}; "
+            f"expected ({d}, {nb}), ({d}, {d}) and ({d}, {d})"
         )
-    mu0 = np.asarray(init.mu, np.float64)
-    a0m = np.asarray(init.alpha, np.float64)
-    b0m = np.asarray(init.beta, np.float64)
+    # the concave inner problem of the Newton method starts from the default, inside
+    start_free = default._replace(beta=start.beta) if method == "newton" else start
     fixed = HawkesParams(
-        mu=jnp.asarray(np.where(np.isin(np.arange(d), empty)[:, None], 0.0, mu0)),
-        alpha=jnp.zeros((d, d)),
-        beta=jnp.asarray(b0m),
+        mu=np.where(np.isin(np.arange(d), empty)[:, None], 0.0, start.mu),
+        alpha=np.zeros((d, d)),
+        beta=start.beta,
     )
-    index = FreeIndex(
-        mu=jnp.asarray(mu_index), alpha=jnp.asarray(alpha_tying), beta=jnp.asarray(beta_tying)
-    )
+    index = FreeIndex(mu=mu_index, alpha=alpha_tying, beta=beta_tying)
     phi0 = FreeParams(
-        mu=_label_means(np.maximum(mu0, 1e-12), mu_index),
-        alpha=_label_means(np.maximum(a0m, 1e-6), alpha_tying),
-        beta=_label_means(b0m, beta_tying),
+        mu=_label_means(np.maximum(start_free.mu, 1e-12), mu_index),
+        alpha=_label_means(np.maximum(start_free.alpha, 1e-6), alpha_tying),
+        beta=_label_means(start.beta, beta_tying),
     )
-    u0 = FreeParams(*(jnp.asarray(_inv_softplus(x)) for x in phi0))
-    scale = jnp.asarray(float(n))
-    if tol is None:
-        tol = 1e-7 if scale.dtype == jnp.float64 else 1e-4
-    args = (data, index, fixed, scale, jnp.asarray(max_iter), jnp.asarray(tol))
-
+    float64 = jax.dtypes.canonicalize_dtype(np.float64) == np.float64
     used = method
-    if method == "lbfgs":
-        u, value, gnorm, iters = _run_lbfgs(u0, *args)
-        iters_total = int(iters)
-        if not np.isfinite(float(value)):
-            u, value, gnorm, iters = _run_adam(u0, *args, jnp.asarray(learning_rate))
-            iters_total += int(iters)
-            used = "adam (fallback)"
+    if method == "newton":
+        tol = (1e-10 if float64 else 1e-5) if tol is None else tol
+        s0 = float(np.log(phi0.beta[0])) if len(phi0.beta) else 0.0
+        phi, out = _fit_newton(events, grid, index, fixed, phi0, s0, max_iter, tol, stderr)
+        value = -float(out.log_likelihood) / n
+        gnorm, iters_total = float(out.grad_norm), int(out.iterations)
+        converged = bool(out.converged)
+        if len(phi.beta):
+            used = "newton (profile beta)"
     else:
-        u, value, gnorm, iters = _run_adam(u0, *args, jnp.asarray(learning_rate))
-        iters_total = int(iters)
-    converged = bool(float(gnorm) < tol)
+        tol = (1e-7 if float64 else 1e-4) if tol is None else tol
+        data = prepare(events, grid, pad=True)
+        index_dev = FreeIndex(*(jnp.asarray(x) for x in index))
+        fixed_dev = _to_device(fixed)
+        u0 = FreeParams(*(jnp.asarray(_inv_softplus(x)) for x in phi0))
+        scale = jnp.asarray(float(n))
+        args = (data, index_dev, fixed_dev, scale, jnp.asarray(max_iter), jnp.asarray(tol))
+        if method == "lbfgs":
+            u, value, gnorm, iters = _run_lbfgs(u0, *args)
+            iters_total = int(iters)
+            if not np.isfinite(float(value)):
+                u, value, gnorm, iters = _run_adam(u0, *args, jnp.asarray(learning_rate))
+                iters_total += int(iters)
+                used = "adam (fallback)"
+        else:
+            u, value, gnorm, iters = _run_adam(u0, *args, jnp.asarray(learning_rate))
+            iters_total = int(iters)
+        converged = bool(float(gnorm) < tol)
+        phi = FreeParams(*(np.asarray(jax.nn.softplus(x), np.float64) for x in u))
     if not converged:
         warnings.warn(
             f"Hawkes fit ({used}) stopped after {iters_total} iterations with gradient norm "
-            f"{float(gnorm):.3g} >= tol = {tol:g}",
+            f"{float(gnorm):.3g} (tol = {tol:g})",
             UserWarning,
             stacklevel=2,
         )
-    phi = FreeParams(*(jax.nn.softplus(x) for x in u))
-    params = unpack(phi, index, fixed)
+    params = unpack_np(phi, index, fixed)
     loglik = -float(value) * n
     rho = check_stationarity(params, stacklevel=2)
 
     num_free = sum(int(x.shape[0]) for x in phi)
-    hess = (
-        np.asarray(_hessian(phi, data, index, fixed), np.float64) if stderr and num_free else None
-    )
+    hess = None
+    if stderr and num_free:
+        if used.startswith("newton"):
+            hess = out.hessian
+        else:
+            phi_dev = FreeParams(*(jnp.asarray(x) for x in phi))
+            hess = _hessian(phi_dev, data, index_dev, fixed_dev)
+        hess = np.asarray(hess, np.float64)
     cov, se, pd, rho_se = hessian_standard_errors(hess, phi, params, index, alpha_tying)
 
     info = FitInfo(
@@ -447,7 +593,13 @@ def fit(
         aic=2.0 * num_free - 2.0 * loglik,
         bic=num_free * float(np.log(n)) - 2.0 * loglik,
     )
-    return FitResult(params=params, stderr=se, covariance=cov, free_index=index, info=info)
+    return FitResult(
+        params=_to_device(params),
+        stderr=se,
+        covariance=cov,
+        free_index=FreeIndex(*(jnp.asarray(x) for x in index)),
+        info=info,
+    )
 
 
 def hessian_standard_errors(
@@ -496,9 +648,9 @@ def hessian_standard_errors(
         rho_se = float(np.sqrt(var)) if var >= 0 else float("nan")
     diag = np.diag(cov)
     se_flat = np.sqrt(np.where(diag >= 0, diag, np.nan))
-    se_free = FreeParams(*(jnp.asarray(x) for x in _split(se_flat, phi)))
-    nan_fixed = HawkesParams(*(jnp.full(x.shape, jnp.nan) for x in params))
-    return cov, unpack(se_free, index, nan_fixed), pd, rho_se
+    se_free = FreeParams(*_split(se_flat, phi))
+    nan_fixed = HawkesParams(*(np.full(np.shape(x), np.nan) for x in params))
+    return cov, _to_device(unpack_np(se_free, index, nan_fixed)), pd, rho_se
 
 
 def _split(flat: np.ndarray, like: FreeParams) -> list[np.ndarray]:

@@ -32,6 +32,8 @@ from models.flow_hawkes.events import (
     lst_hour,
 )
 from models.flow_hawkes.pooled import (
+    DayBaseline,
+    PooledFit,
     bucket_length,
     fit_pooled,
     pooled_log_likelihood,
@@ -39,6 +41,7 @@ from models.flow_hawkes.pooled import (
 )
 from models.flow_hawkes.summary import (
     ROLES,
+    day_params,
     ks_by_dim,
     poisson_log_likelihood,
     pooled_ks,
@@ -54,9 +57,12 @@ __all__ = [
     "ROLES",
     "SELL",
     "SIDES",
+    "DayBaseline",
     "FlowDay",
+    "PooledFit",
     "bracket_and_side",
     "bucket_length",
+    "day_params",
     "dim_labels",
     "fit_pooled",
     "flow_dim",

@@ -16,8 +16,10 @@ of different days are independent Exp(1) variables, so pooling is valid.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Float
 from scipy import stats
@@ -92,14 +94,32 @@ def ks_by_dim(residuals: Sequence[np.ndarray], *, min_events: int = 5) -> dict[s
     }
 
 
+def day_params(params: HawkesParams, day_scale: Any, day: int) -> HawkesParams:
+    """Parameters of day ``day`` under per-day baseline factors (``c_eib mu_ib``)."""
+    if day_scale is None:
+        return params
+    c = np.asarray(day_scale, np.float64)[day]  # (D, B), or (D,) for a factor per dimension
+    c = c[:, None] if c.ndim == 1 else c
+    return params._replace(mu=jnp.asarray(np.asarray(params.mu, np.float64) * c))
+
+
 def pooled_ks(
     params: HawkesParams,
     days: Sequence[EventSequence],
     grids: Sequence[BaselineGrid],
     *,
+    day_scale: Any = None,
     min_events: int = 5,
 ) -> dict[str, np.ndarray]:
     """KS test per dimension of the residuals pooled over days.
+
+    Args:
+        params: the pooled fit's parameters.
+        days: the event-days.
+        grids: their baseline grids.
+        day_scale: ``(E, D, B)`` per-day baseline factors of a fit with day factors
+            (:class:`~models.flow_hawkes.pooled.PooledFit`), or None (a shared baseline).
+        min_events: dimensions with fewer residuals are not tested.
 
     Returns:
         Columns ``dim``, ``n``, ``statistic``, ``pvalue``, ``mean_residual`` for dimensions
@@ -107,8 +127,8 @@ def pooled_ks(
     """
     num_dims = params.num_dims
     pooled: list[list[np.ndarray]] = [[] for _ in range(num_dims)]
-    for ev, grid in zip(days, grids, strict=True):
-        for i, r in enumerate(residuals_by_dim(params, ev, grid)):
+    for k, (ev, grid) in enumerate(zip(days, grids, strict=True)):
+        for i, r in enumerate(residuals_by_dim(day_params(params, day_scale, k), ev, grid)):
             pooled[i].append(r)
     return ks_by_dim([np.concatenate(p) for p in pooled], min_events=min_events)
 

@@ -38,6 +38,8 @@ def test_bad_params_are_refused(tmp_path: Path) -> None:
         parse_config(_config(tmp_path, neighbors="both"))
     with pytest.raises(ConfigError, match=r"params\.split"):
         run_experiment(parse_config(_config(tmp_path, split="validation")))
+    with pytest.raises(ConfigError, match=r"params\.day_baseline"):
+        run_experiment(parse_config(_config(tmp_path, day_baseline="weekly")))
 
 
 def test_hawkes_kind_reports_per_city(tmp_path: Path) -> None:
@@ -53,8 +55,10 @@ def test_hawkes_kind_reports_per_city(tmp_path: Path) -> None:
     assert row["pooled_self"] > row["pooled_neighbour_other"]
     assert row["lr_vs_poisson_per_event"] > 0.1
     assert 30 < row["pooled_delay_s"] < 600
-    for col in ("pooled_ks_share_ok", "day_ks_share_ok"):
+    for col in ("pooled_ks_share_ok", "pooled_shared_ks_share_ok", "day_ks_share_ok"):
         assert 0.0 <= row[col] <= 1.0
+    # day factors nest the shared baseline: the pooled fit's KS statistics are reported for both
+    assert 0.0 < row["pooled_ks_stat_mean"] < 1.0 and 0.0 < row["pooled_shared_ks_stat_mean"] < 1.0
     per_day = pd.read_csv(out / "hawkes_per_day.csv")
     assert len(per_day) == 3 and np.all(per_day["n_events"] > 100)
     assert (out / "hawkes_roles.png").stat().st_size > 0

@@ -46,7 +46,7 @@ def test_small_fit_recovers_parameters_within_standard_errors(
 ) -> None:
     truth, events = two_dim
     info = hawkes_fit.info
-    assert info.converged and info.method == "lbfgs"
+    assert info.converged and info.method == "newton (profile beta)"
     assert info.num_free == 2 + 4 + 1 and info.hessian_positive_definite
     assert info.log_likelihood == pytest.approx(log_likelihood(hawkes_fit.params, events), abs=1e-8)
     assert info.log_likelihood > log_likelihood(truth, events)  # the MLE beats the truth
@@ -184,6 +184,7 @@ def test_recovery_eight_dimensional_bracket_flow() -> None:
     second = time.perf_counter() - start
     print(f"\n8-dim fit on {len(events.times)} events: first {first:.1f} s, second {second:.1f} s")
     assert again.info.log_likelihood == result.info.log_likelihood
+    assert result.info.method == "newton (profile beta)"
     assert result.info.converged and result.info.hessian_positive_definite
     alpha_err = np.abs(np.asarray(result.params.alpha) - alpha).max()
     mu_err = np.abs(np.asarray(result.params.mu)[:, 0] / mu - 1.0).max()

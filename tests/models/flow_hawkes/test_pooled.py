@@ -1,6 +1,8 @@
-"""Pooled likelihood = sum of per-day likelihoods; recovery on simulated bracket flow."""
+"""Pooled likelihood = sum of per-day likelihoods; recovery; Newton = L-BFGS; day factors."""
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 import pytest
@@ -14,6 +16,7 @@ from kbayes.pointprocess import (
     simulate,
 )
 from models.flow_hawkes import (
+    day_params,
     fit_pooled,
     poisson_log_likelihood,
     pooled_ks,
@@ -105,3 +108,82 @@ def test_pooled_ks_rejects_a_poisson_fit_of_clustered_flow() -> None:
     poisson = hawkes_params(n / 2700.0, np.zeros_like(alpha), 1.0)
     ks = pooled_ks(poisson, days, [constant_baseline()] * 3)
     assert np.mean(ks["pvalue"] < 0.01) > 0.5
+
+
+def test_newton_pooled_equals_lbfgs_pooled() -> None:
+    mu, alpha = _truth(2)
+    rng = np.random.default_rng(4)
+    grids = [hour_of_day_baseline((0, 12, 24), start_hour=h, seconds_per_unit=60.0) for h in (2, 9)]
+    params = hawkes_params(np.stack([mu, 0.6 * mu], axis=1), alpha, 1.2)
+    days = [simulate(params, 700.0, rng, g) for g in grids]
+    structure = bracket_structure(2, neighbours="both", tied=True)
+    newton = fit_pooled(days, grids, alpha_structure=structure, stderr=False)
+    assert newton.info.method == "newton (profile beta)" and newton.info.converged
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # L-BFGS may stall just above 1e-9
+        lbfgs = fit_pooled(
+            days, grids, alpha_structure=structure, stderr=False, method="lbfgs", tol=1e-9
+        )
+    for a, b in zip(newton.params, lbfgs.params, strict=True):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-6)
+    assert newton.info.log_likelihood == pytest.approx(lbfgs.info.log_likelihood, abs=1e-7)
+    exact = float(pooled_log_likelihood(newton.params, stack_days(days, grids)))
+    assert newton.info.log_likelihood == pytest.approx(exact, abs=1e-8)
+    np.testing.assert_array_equal(newton.day_scale, 1.0)
+
+
+def _day_varying(seed: int) -> tuple[list, list, np.ndarray, np.ndarray, np.ndarray]:
+    """Six days whose baselines are ``c_e mu`` with levels from 0.3 to 3."""
+    mu, alpha = _truth(2)
+    levels = np.array([0.3, 0.6, 1.0, 1.5, 2.2, 3.0])
+    rng = np.random.default_rng(seed)
+    days = [simulate(hawkes_params(c * mu, alpha, 1.5), 600.0, rng) for c in levels]
+    return days, [constant_baseline()] * len(days), levels, mu, alpha
+
+
+def test_day_factors_make_day_varying_baselines_well_specified() -> None:
+    days, grids, levels, mu, _ = _day_varying(21)
+    structure = bracket_structure(2, neighbours="both", tied=True)
+    shared = fit_pooled(days, grids, alpha_structure=structure, stderr=False)
+    scaled = fit_pooled(days, grids, alpha_structure=structure, day_baseline="day")
+    assert scaled.info.converged and "day factors (day" in scaled.info.method
+    assert scaled.info.log_likelihood > shared.info.log_likelihood + 50
+    assert scaled.info.num_free == shared.info.num_free + len(days) - 1
+    # the likelihood reported is the exact sum over days with mu_e = c_e mu
+    exact = sum(
+        float(log_likelihood(day_params(scaled.params, scaled.day_scale, k), ev, g))
+        for k, (ev, g) in enumerate(zip(days, grids, strict=True))
+    )
+    assert scaled.info.log_likelihood == pytest.approx(exact, abs=1e-7)
+    # factors: one per day, exposure-weighted mean 1, proportional to the true levels
+    c = scaled.day_scale[:, 0, 0]
+    assert np.all(scaled.day_scale == c[:, None, None])
+    assert np.average(c, weights=[ev.T for ev in days]) == pytest.approx(1.0, rel=1e-12)
+    np.testing.assert_allclose(c / c.mean(), levels / levels.mean(), rtol=0.25)
+    np.testing.assert_allclose(
+        np.asarray(scaled.params.mu)[:, 0] * c.mean(), mu * levels.mean(), rtol=0.2
+    )
+    assert np.all(np.isfinite(np.asarray(scaled.stderr.alpha)[structure >= 0]))
+    # time rescaling: the shared baseline is rejected, the day-scaled one is not
+    bad = pooled_ks(shared.params, days, grids)
+    good = pooled_ks(scaled.params, days, grids, day_scale=scaled.day_scale)
+    assert np.min(bad["pvalue"]) < 1e-3, bad
+    assert np.all(good["pvalue"] > 0.01), good
+    assert np.all(good["statistic"] < bad["statistic"])
+
+
+def test_day_factor_options_nest_and_refuse_bad_input() -> None:
+    days, grids, *_ = _day_varying(22)
+    structure = bracket_structure(2, neighbours="both", tied=True)
+    fits = {
+        mode: fit_pooled(days, grids, alpha_structure=structure, stderr=False, day_baseline=mode)
+        for mode in ("shared", "day", "day_dim", "day_dim_bin")
+    }
+    ll = [fits[m].info.log_likelihood for m in ("shared", "day", "day_dim", "day_dim_bin")]
+    assert ll == sorted(ll)  # nested models: each finer set of factors fits at least as well
+    dim = fits["day_dim"].day_scale
+    assert dim.shape == (6, 4, 1) and np.ptp(dim[:, :, 0], axis=1).max() > 0
+    with pytest.raises(ValueError, match="day_baseline must be"):
+        fit_pooled(days, grids, day_baseline="weekly")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="method='lbfgs' fits a shared baseline only"):
+        fit_pooled(days, grids, day_baseline="day", method="lbfgs")
