@@ -98,7 +98,7 @@ def unreadable_issuance_line(text: str) -> str | None:
     Products without such a line (CF6, DSM, BUFKIT, guidance with a run line) return None.
     """
     head = _header(normalize(text))
-    if head["issued_at"] is None and head.get("issued_line"):
+    if head["issued_at"] is None and head["issued_line"]:
         return head["issued_line"]
     return None
 
@@ -106,7 +106,13 @@ def unreadable_issuance_line(text: str) -> str | None:
 def _header(text: str) -> dict[str, Any]:
     """WMO heading (``CDUS41 KOKX 030616``), AWIPS id (``CLINYC``) and issuance time."""
     lines = [ln.rstrip() for ln in text.splitlines()]
-    out: dict[str, Any] = {"wmo_header": None, "office": None, "product": None, "issued_at": None}
+    out: dict[str, Any] = {
+        "wmo_header": None,
+        "office": None,
+        "product": None,
+        "issued_at": None,
+        "issued_line": None,
+    }
     for i, ln in enumerate(lines[:10]):
         m = _WMO.match(ln)
         if m:

@@ -46,6 +46,18 @@ from models.tmax_ar.grid import TENTHS, WHOLE
 SENSOR_SD = 0.03
 # Error of a tenths report: sensor noise plus rounding to 0.1 °C (uniform, sd 0.1 / sqrt 12).
 OBS_SD = float((SENSOR_SD**2 + 0.1**2 / 12.0) ** 0.5)
+
+
+def report_var(jitter_sd: Float[Array, "*batch"] | float) -> Float[Array, "*batch"]:
+    """Error variance ``r^2 = r_0^2 + omega^2`` of a tenths report (the filter's ``obs_var``)."""
+    return OBS_SD**2 + jitter_sd**2
+
+
+def report_noise_sd(jitter_sd: Float[Array, "*batch"] | float) -> Float[Array, "*batch"]:
+    """sd of the noise added to a simulated temperature before it is rounded to tenths."""
+    return (SENSOR_SD**2 + jitter_sd**2) ** 0.5
+
+
 _VAR_FLOOR = 1e-8
 _LOG_2PI = 1.8378770664093453
 

@@ -57,7 +57,7 @@ from jaxtyping import Array, Float, Int
 from numpyro.contrib.control_flow import scan
 
 from models.tmax_ar.curves import N_PHI_COEF, N_SIGMA_COEF, ar_curves
-from models.tmax_ar.kalman import OBS_SD, effective_ar, filter_step, initial_carry
+from models.tmax_ar.kalman import effective_ar, filter_step, initial_carry, report_var
 
 PHI_LOC = np.array([6.0, 0.0, 0.0])
 PHI_SCALE = np.array([2.0, 0.5, 0.5])
@@ -118,7 +118,7 @@ def tmax_ar_model(data: FitData) -> None:
     u, v = station_shifts(s)
     tau_eta = numpyro.sample("tau_eta", dist.HalfNormal(0.5))
     jitter = numpyro.sample("obs_jitter_sd", dist.HalfNormal(0.3))
-    obs_var = OBS_SD**2 + jitter**2
+    obs_var = report_var(jitter)
     g = data.station
     with numpyro.plate("days", n_days):
         l_day = numpyro.sample("log_sigma_day", dist.Normal(sigma_coef[0] + v[g], tau_eta))

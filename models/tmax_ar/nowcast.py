@@ -42,11 +42,11 @@ from models.tmax_ar.fit import Posterior
 from models.tmax_ar.gap import GapModel, sample_gap, to_official_f
 from models.tmax_ar.grid import STEP_MINUTES, STEPS, TENTHS, WHOLE, observed_max
 from models.tmax_ar.kalman import (
-    OBS_SD,
-    SENSOR_SD,
     backward_sample,
     effective_ar,
     kalman_filter,
+    report_noise_sd,
+    report_var,
 )
 
 HAZARD_MINUTES = (5, 15, 60)
@@ -144,7 +144,7 @@ def sample_day_paths(
     phi, sigma = jax.vmap(curves)(p.phi_coef, p.sigma_coef, k_day_shift, l_day_shift)
     steps = jnp.arange(y.shape[0])
     seen = jnp.where(steps < s_t, kind, 0)
-    obs_var = OBS_SD**2 + p.obs_jitter_sd**2
+    obs_var = report_var(p.obs_jitter_sd)
     filt = jax.vmap(kalman_filter, in_axes=(0, 0, None, None, None, 0, 0, 0))(
         phi, sigma, base, y, seen, p.mu_delta[:, station], p.tau_delta[:, station], obs_var
     )
@@ -157,9 +157,7 @@ def sample_day_paths(
     keys = jax.random.split(k_back, n_paths)
     x, delta = jax.vmap(backward_sample)(keys, filt, phi[pick], sigma[pick])
     temp = base[None, :] + delta[:, None] + x
-    noise = jnp.sqrt(SENSOR_SD**2 + p.obs_jitter_sd[pick, None] ** 2) * jax.random.normal(
-        k_rep, temp.shape
-    )
+    noise = report_noise_sd(p.obs_jitter_sd[pick, None]) * jax.random.normal(k_rep, temp.shape)
     reports = jnp.round((temp + noise) * 10.0) / 10.0
     actual = (steps < s_t) & (kind == TENTHS)
     return jnp.where(actual[None, :], y[None, :], reports), ess

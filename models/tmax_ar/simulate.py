@@ -17,7 +17,7 @@ from jaxtyping import Array, Float
 
 from models.tmax_ar.curves import ar_curves
 from models.tmax_ar.grid import MISSING, STEPS, TENTHS, WHOLE
-from models.tmax_ar.kalman import SENSOR_SD, effective_ar
+from models.tmax_ar.kalman import effective_ar, report_noise_sd
 from models.tmax_ar.model import FitData
 
 
@@ -100,7 +100,7 @@ def simulate_days(
     phi, sigma = effective_ar(phi, sigma)
     x = np.asarray(_paths(key, phi, sigma), dtype=float)
     temp = base + delta[:, None] + x
-    noisy = temp + np.hypot(SENSOR_SD, truth.obs_jitter_sd) * rng.standard_normal(temp.shape)
+    noisy = temp + report_noise_sd(truth.obs_jitter_sd) * rng.standard_normal(temp.shape)
     kind = np.where(rng.random(temp.shape) < whole_frac, WHOLE, TENTHS)
     kind[rng.random(temp.shape) < gap_frac] = MISSING
     for d in range(n_days):
