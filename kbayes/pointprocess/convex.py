@@ -89,10 +89,10 @@ class RowData(NamedTuple):
         first: ``(M,)`` the entry starts a (window, dimension) run, or is padding.
         seq_weight: ``(M,)`` 1 for an event, 0 for padding.
         source: ``(M,)`` dimension of each entry.
-        prev: ``(M, D)`` per event, the sequence entry of the last event of ``j`` strictly
-            before it in its window (``-1``: none).
-        lag: ``(M, D)`` time from that event (finite, unused where there is none).
-        pos: ``(G, C)`` event of each chunk slot (0 on padding).
+        prev: ``(D, G, C)`` per source ``j`` and chunk slot, the sequence entry of the last
+            event of ``j`` strictly before the slot's event, in its window (``-1``: none, or
+            padding).
+        lag: ``(D, G, C)`` time from that event (0 where there is none).
         weight: ``(G, C)`` 1 for an event, 0 for padding.
         bins: ``(G, C)`` baseline bin of each event.
         window: ``(G, C)`` window of each event (0 on padding).
@@ -107,9 +107,8 @@ class RowData(NamedTuple):
     first: Bool[Array, " M"]
     seq_weight: Float[Array, " M"]
     source: Int[Array, " M"]
-    prev: Int[Array, "M D"]
-    lag: Float[Array, "M D"]
-    pos: Int[Array, "G C"]
+    prev: Int[Array, "D G C"]
+    lag: Float[Array, "D G C"]
     weight: Float[Array, "G C"]
     bins: Int[Array, "G C"]
     window: Int[Array, "G C"]
@@ -160,9 +159,9 @@ def row_data(windows: Sequence[EventSequence], grids: Sequence[BaselineGrid]) ->
 
     The lengths are padded by :func:`~kbayes.pointprocess.events.padded_length` so that refits
     on similar sizes reuse one compiled program. The arrays are numpy (float64, int32); the
-    jitted solvers take them as they are. The previous event of every source ``j`` is a
-    running maximum over the events of the sequence positions of ``j`` (they grow with time),
-    read just before the event's first tie (events at equal times do not excite each other).
+    jitted solvers take them as they are. The previous event of every source ``j`` comes from
+    the running count of ``j``'s events, read at the event's first tie (events at equal times
+    do not excite each other).
 
     Raises:
         ValueError: when the windows disagree on ``num_dims`` or the grids on the bin count.
@@ -188,10 +187,11 @@ def row_data(windows: Sequence[EventSequence], grids: Sequence[BaselineGrid]) ->
     first_chunk = np.cumsum(per_row) - per_row
     gap, first = np.zeros(size), np.ones(size, bool)
     seq_weight, source = np.zeros(size), np.zeros(size, np.int32)
-    prev, lag = np.full((size, d), -1, np.int32), np.zeros((size, d))
-    pos, weight = np.zeros((num_chunks, chunk), np.int32), np.zeros((num_chunks, chunk))
-    bins = np.zeros((num_chunks, chunk), np.int32)
-    window = np.zeros((num_chunks, chunk), np.int32)
+    shape = (num_chunks, chunk)
+    prev, lag = np.full((d, *shape), -1, np.int32), np.zeros((d, *shape))
+    prev_flat, lag_flat = prev.reshape(d, -1), lag.reshape(d, -1)  # views
+    weight, bins = np.zeros(shape), np.zeros(shape, np.int32)
+    window = np.zeros(shape, np.int32)
     row = np.zeros(num_chunks, np.int32)
     row[: int(per_row.sum())] = np.repeat(np.arange(d, dtype=np.int32), per_row)
     last, lag_end = np.full((e, d), -1, np.int32), np.zeros((e, d))
@@ -202,29 +202,46 @@ def row_data(windows: Sequence[EventSequence], grids: Sequence[BaselineGrid]) ->
         exposure[k] = exposure_np(g, 0.0, ev.T)
         if n == 0:
             continue
-        order = np.argsort(m, kind="stable")  # by dimension, then time
-        rank = np.empty(n, np.int32)
-        rank[order] = np.arange(offset, offset + n, dtype=np.int32)
+        # the sequence: by dimension, then time (one pass per dimension beats a sort)
+        order = np.concatenate([np.flatnonzero(m == j) for j in range(d)])
         ts, ms = t[order], m[order]
         span = slice(offset, offset + n)
         new_run = np.ones(n, bool)
         new_run[1:] = ms[1:] != ms[:-1]
         gap[span] = np.where(new_run, 0.0, np.diff(ts, prepend=0.0))
         first[span], seq_weight[span], source[span] = new_run, 1.0, ms
-        last_at = np.full((n + 1, d), -1, np.int32)
-        last_at[np.arange(1, n + 1), m] = rank
-        np.maximum.accumulate(last_at[1:], axis=0, out=last_at[1:])
-        np.take(last_at, np.searchsorted(t, t, side="left"), axis=0, out=prev[span])
-        # lag = t_n - t_prev, finite (0 - ...) where there is none (that kernel is masked out)
-        t_seq = np.zeros(size + 1)
-        t_seq[span] = ts
-        np.take(t_seq, prev[span], out=lag[span])
-        np.subtract(t[:, None], lag[span], out=lag[span])
-        slot = filled[m] + rank - offset - (np.cumsum(cnt) - cnt)[m]  # within its dimension
-        at = (first_chunk[m] + slot // chunk, slot % chunk)
-        pos[at], weight[at], window[at] = np.arange(offset, offset + n), 1.0, k
-        bins[at] = bin_index_np(g, t) if nb > 1 else 0
-        ends = np.cumsum(cnt) - 1
+        tie_start = np.ones(n, bool)
+        tie_start[1:] = t[1:] != t[:-1]
+        tie_first = order  # per sequence entry, the first event of its tie (time order)
+        if not tie_start.all():
+            tie_first = np.maximum.accumulate(np.where(tie_start, np.arange(n), 0))[order]
+        run_start = np.cumsum(cnt) - cnt  # first entries, in the window
+        # a dimension's chunk slots hold its events in sequence order
+        dest = np.repeat(first_chunk * chunk + filled - run_start, cnt) + np.arange(n)
+        # one source j at a time, in buffers reused across j: fresh large temporaries cost
+        # page faults that dominate this loop on virtual machines
+        seen = np.zeros(n + 1, np.intp)
+        is_j, none = np.empty(n, bool), np.empty(n, bool)
+        before, at = np.empty(n, np.intp), np.empty(n, np.intp)
+        lag_j = np.empty(n)
+        for j in range(d):
+            # events of j strictly before each entry's time: the count at its tie's first event
+            np.equal(m, j, out=is_j)
+            np.cumsum(is_j, out=seen[1:])
+            np.take(seen, tie_first, out=before)
+            np.equal(before, 0, out=none)
+            np.add(before, run_start[j] - 1, out=at)
+            np.maximum(at, 0, out=at)
+            np.take(ts, at, out=lag_j)
+            np.subtract(ts, lag_j, out=lag_j)
+            lag_j[none] = 0.0
+            np.add(at, offset, out=at)
+            at[none] = -1
+            prev_flat[j, dest], lag_flat[j, dest] = at, lag_j
+        weight.ravel()[dest], window.ravel()[dest] = 1.0, k
+        if nb > 1:
+            bins.ravel()[dest] = bin_index_np(g, ts)
+        ends = run_start + cnt - 1
         last[k] = np.where(cnt > 0, ends + offset, -1)
         lag_end[k] = np.where(cnt > 0, ev.T - ts[np.maximum(ends, 0)], 0.0)
         filled += cnt
@@ -236,7 +253,6 @@ def row_data(windows: Sequence[EventSequence], grids: Sequence[BaselineGrid]) ->
         source=source,
         prev=prev,
         lag=lag,
-        pos=pos,
         weight=weight,
         bins=bins,
         window=window,
@@ -292,10 +308,10 @@ def design(
     # per chunk: the decays of its row, and the recursion (column of a0) they use
     chunk_row = rd.row
     rec = (chunk_row if rows > 1 else jnp.zeros_like(chunk_row))[:, None, None]
-    prev = rd.prev[rd.pos]  # (G, C, D)
+    prev = jnp.moveaxis(rd.prev, 0, -1)  # (G, C, D)
     has = (prev >= 0) & (rd.weight > 0)[..., None]
     at = jnp.maximum(prev, 0)
-    lag = rd.lag[rd.pos].astype(dtype)
+    lag = jnp.moveaxis(rd.lag, 0, -1).astype(dtype)
     bb = b[chunk_row][:, None, :]  # (G, 1, D)
     kern = jnp.where(has, jnp.exp(-bb * lag), 0.0)
     s0 = kern * a0[at, rec]
@@ -354,8 +370,19 @@ def full_params(
     return jnp.where(index >= 0, phi[safe], fixed)
 
 
-def _map(index: Int[Array, "D K"], num_free: int, dtype: jnp.dtype) -> Float[Array, "D K P"]:
-    return jax.nn.one_hot(index, num_free, dtype=dtype)  # index -1 gives a zero row
+def _to_free(per_entry: Float[Array, "D K"], index: Int[Array, "D K"], num_free: int) -> Array:
+    """``M' v``: sum the entries of ``theta``-shaped ``v`` into their free parameters."""
+    safe = jnp.where(index >= 0, index, num_free)  # fixed entries go to a dropped slot
+    return jnp.zeros((num_free + 1,), per_entry.dtype).at[safe].add(per_entry)[:num_free]
+
+
+def _to_free_matrix(
+    blocks: Float[Array, "D K K"], index: Int[Array, "D K"], num_free: int
+) -> Float[Array, "P P"]:
+    """``M' blockdiag(blocks) M`` by a scatter-add (cheaper than contracting one-hot maps)."""
+    safe = jnp.where(index >= 0, index, num_free)
+    out = jnp.zeros((num_free + 1, num_free + 1), blocks.dtype)
+    return out.at[safe[:, :, None], safe[:, None, :]].add(blocks)[:num_free, :num_free]
 
 
 def log_likelihood_terms(
@@ -391,8 +418,7 @@ def objective(
     log_sum, _, inv = log_likelihood_terms(theta, dsg.x, weight, dsg.row)
     value = log_sum - jnp.sum(dsg.cost * theta)
     g_full = _rows(jnp.einsum("gc,gck->gk", inv, dsg.x), dsg.row, index.shape[0]) - dsg.cost
-    mapping = _map(index, phi.shape[0], phi.dtype)
-    return value, jnp.einsum("dkp,dk->p", mapping, g_full), inv
+    return value, _to_free(g_full, index, phi.shape[0]), inv
 
 
 def information(
@@ -405,9 +431,14 @@ def information(
     """Observed information ``-d^2 l / d phi^2 = M' blockdiag(sum w x x' / lambda^2) M``."""
     w2 = jnp.where(weight > 0, inv * inv / jnp.where(weight > 0, weight, 1.0), 0.0)
     chunks = jnp.einsum("gck,gc,gcm->gkm", dsg.x, w2, dsg.x)
-    blocks = _rows(chunks, dsg.row, index.shape[0])
-    mapping = _map(index, phi.shape[0], phi.dtype)
-    return jnp.einsum("dkp,dkm,dmq->pq", mapping, blocks, mapping)
+    return _to_free_matrix(_rows(chunks, dsg.row, index.shape[0]), index, phi.shape[0])
+
+
+def _spd_solve(h: Float[Array, "P P"], b: Float[Array, " P"]) -> Float[Array, " P"]:
+    """``h^{-1} b`` for a positive definite ``h``: Cholesky (one LAPACK call), LU only where
+    the factorisation fails (XLA's CPU LU runs a loop over the columns, 10x slower)."""
+    x = jax.scipy.linalg.cho_solve(jax.scipy.linalg.cho_factor(h), b)
+    return jax.lax.cond(jnp.all(jnp.isfinite(x)), lambda: x, lambda: jnp.linalg.solve(h, b))
 
 
 def _max_step(x: Array, dx: Array) -> Array:
@@ -564,7 +595,7 @@ def polish(
         hess = information(ev.phi, dsg, ev.inv, weight, index)
         pair = active[:, None] | active[None, :]
         hess = jnp.where(pair, jnp.eye(ev.phi.shape[0], dtype=ev.phi.dtype), hess)
-        move = jnp.linalg.solve(hess, jnp.where(active, 0.0, ev.grad))
+        move = _spd_solve(hess, jnp.where(active, 0.0, ev.grad))
         new = evaluate(jnp.maximum(ev.phi + move, 0.0), dsg, weight, index, fixed)
         keep = jnp.isfinite(new.value) & (new.value >= ev.value)
         ev = jax.tree.map(lambda a, b: jnp.where(keep, a, b), new, ev)
@@ -624,14 +655,13 @@ def profile_derivatives(
         "gc,gck->gk", inv2 * lam_s, dsg.x
     )
     mixed = _rows(per_chunk, dsg.row, index.shape[0]) - dsg.cost_s
-    mapping = _map(index, phi.shape[0], phi.dtype)
-    l_phi_s = jnp.einsum("dkp,dk->p", mapping, mixed)
+    l_phi_s = _to_free(mixed, index, phi.shape[0])
     active = phi <= 0
     hess = information(phi, dsg, inv, weight, index)
     eye = jnp.eye(phi.shape[0], dtype=phi.dtype)
     hess = jnp.where(active[:, None] | active[None, :], eye, hess)
     v = jnp.where(active, 0.0, l_phi_s)
-    curvature = l_ss + jnp.dot(v, jnp.linalg.solve(hess, v))
+    curvature = l_ss + jnp.dot(v, _spd_solve(hess, v))
     return l_s, l_ss, l_phi_s, curvature
 
 
@@ -660,10 +690,9 @@ def solve_at(
     z0 = gap0 / (mf * phi_start)
     # a parameter that no event and no compensator term touches is not identified: a unit
     # cost sends it to 0, where it leaves the likelihood unchanged
-    mapping = _map(index, phi_start.shape[0], phi_start.dtype)
     mass = _rows(jnp.sum(dsg.x, axis=1), dsg.row, index.shape[0]) + dsg.cost
-    touched = jnp.einsum("dkp,dk->p", mapping, mass) > 0
-    inert = jnp.einsum("dkp,p->dk", mapping, (~touched).astype(dsg.cost.dtype)) > 0
+    touched = _to_free(mass, index, phi_start.shape[0]) > 0
+    inert = (index >= 0) & ~touched[jnp.maximum(index, 0)]
     dsg = dsg._replace(cost=jnp.where(inert, 1.0, dsg.cost))
     args = (dsg, weight, index, fixed, scale)
 
