@@ -221,23 +221,21 @@ def row_data(windows: Sequence[EventSequence], grids: Sequence[BaselineGrid]) ->
         # one source j at a time, in buffers reused across j: fresh large temporaries cost
         # page faults that dominate this loop on virtual machines
         seen = np.zeros(n + 1, np.intp)
+        ts_ext = np.concatenate([[0.0], ts])  # ts_ext[r + 1] = ts[r]; ts_ext[0] is never used
         is_j, none = np.empty(n, bool), np.empty(n, bool)
-        before, at = np.empty(n, np.intp), np.empty(n, np.intp)
-        lag_j = np.empty(n)
+        before, lag_j = np.empty(n, np.intp), np.empty(n)
         for j in range(d):
             # events of j strictly before each entry's time: the count at its tie's first event
             np.equal(m, j, out=is_j)
             np.cumsum(is_j, out=seen[1:])
             np.take(seen, tie_first, out=before)
             np.equal(before, 0, out=none)
-            np.add(before, run_start[j] - 1, out=at)
-            np.maximum(at, 0, out=at)
-            np.take(ts, at, out=lag_j)
-            np.subtract(ts, lag_j, out=lag_j)
+            np.add(before, run_start[j], out=before)  # 1 + the previous entry (of the window)
+            np.subtract(ts, np.take(ts_ext, before), out=lag_j)
             lag_j[none] = 0.0
-            np.add(at, offset, out=at)
-            at[none] = -1
-            prev_flat[j, dest], lag_flat[j, dest] = at, lag_j
+            np.add(before, offset - 1, out=before)
+            before[none] = -1
+            prev_flat[j, dest], lag_flat[j, dest] = before, lag_j
         weight.ravel()[dest], window.ravel()[dest] = 1.0, k
         if nb > 1:
             bins.ravel()[dest] = bin_index_np(g, ts)

@@ -36,7 +36,7 @@ def log_likelihood_and_grad(
     params: HawkesParams, data: HawkesData, unroll: int = 1
 ) -> tuple[Float[Array, ""], HawkesParams]:
     """Exact log-likelihood and its gradient with respect to ``(mu, alpha, beta)``."""
-    mu, alpha, beta = params
+    mu, alpha, beta = (jnp.asarray(x) for x in params)
     d = alpha.shape[0]
     ab = alpha * beta
     dtype = alpha.dtype

@@ -117,6 +117,10 @@ class FitInfo(NamedTuple):
 class FitResult(NamedTuple):
     """A fitted model.
 
+    The arrays are numpy (float64; jitted functions take them as they are): a fit is a
+    host-side result, and converting a dozen small arrays to device buffers costs more than
+    a warm fit's solve.
+
     Attributes:
         params: maximum-likelihood parameters.
         stderr: standard errors in the same layout (NaN where fixed or not computed).
@@ -593,13 +597,7 @@ def fit(
         aic=2.0 * num_free - 2.0 * loglik,
         bic=num_free * float(np.log(n)) - 2.0 * loglik,
     )
-    return FitResult(
-        params=_to_device(params),
-        stderr=se,
-        covariance=cov,
-        free_index=FreeIndex(*(jnp.asarray(x) for x in index)),
-        info=info,
-    )
+    return FitResult(params=params, stderr=se, covariance=cov, free_index=index, info=info)
 
 
 def hessian_standard_errors(
@@ -650,7 +648,7 @@ def hessian_standard_errors(
     se_flat = np.sqrt(np.where(diag >= 0, diag, np.nan))
     se_free = FreeParams(*_split(se_flat, phi))
     nan_fixed = HawkesParams(*(np.full(np.shape(x), np.nan) for x in params))
-    return cov, _to_device(unpack_np(se_free, index, nan_fixed)), pd, rho_se
+    return cov, unpack_np(se_free, index, nan_fixed), pd, rho_se
 
 
 def _split(flat: np.ndarray, like: FreeParams) -> list[np.ndarray]:

@@ -73,6 +73,7 @@ def init(params: HawkesParams, grid: BaselineGrid | None = None, t0: float = 0.0
     """State at the window start ``t0`` with no events yet."""
     grid = constant_baseline() if grid is None else grid
     grid = BaselineGrid(edges=jnp.asarray(grid.edges), offset=jnp.asarray(grid.offset))
+    params = HawkesParams(*(jnp.asarray(x) for x in params))  # e.g. a numpy FitResult
     d = params.num_dims
     dtype = params.alpha.dtype
     return IntensityState(

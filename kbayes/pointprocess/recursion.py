@@ -66,7 +66,9 @@ def excited_intensity(
     params: HawkesParams, state: ExcitationState, b: Int[Array, ""]
 ) -> Float[Array, " D"]:
     """Left-limit intensity ``mu_i(b) + sum_j alpha_ij beta_ij S_ij`` for every ``i``."""
-    return params.mu[:, b] + jnp.sum(params.alpha * params.beta * state.decayed, axis=1)
+    return jnp.asarray(params.mu)[:, b] + jnp.sum(
+        params.alpha * params.beta * state.decayed, axis=1
+    )
 
 
 def add_event(
