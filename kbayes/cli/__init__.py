@@ -119,16 +119,39 @@ def _csv(text: str | None) -> list[str]:
 
 
 def _cmd_fetch(args: argparse.Namespace, console: Console) -> int:
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
     from kbayes.io.kalshi import fetch
+    from kbayes.io.kalshi.errors import KalshiError
     from kbayes.io.kalshi.rest import KalshiClient
     from kbayes.io.store import DuckDBStore
 
     checkpoints = fetch.Checkpoints.beside(args.store)
+    client = KalshiClient(args.rest_url, signer=_signer(args))
+    try:
+        n = _run_fetch(args, console, client, fetch, DuckDBStore(args.store), checkpoints)
+    except KalshiError as exc:
+        # Every finished page is in the store and checkpointed: a re-run goes on from there.
+        console.print(f"[red]Kalshi API error[/]: {exc}")
+        console.print("pages fetched so far are kept; run the same command again to resume")
+        return 1
+    finally:
+        client.close()
+    if n is None:
+        return 2
+    console.print(f"fetched {n:,} {args.what} rows into {args.store}")
+    unknown = client.fields.unknown()
+    if unknown:
+        console.print(f"[yellow]unknown fields (kept raw)[/]: {unknown}")
+    return 0
+
+
+def _run_fetch(
+    args: argparse.Namespace, console: Console, client, fetch, store, checkpoints
+) -> int | None:
+    """The rows fetched by ``kbayes fetch``, or ``None`` after a usage error (printed)."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
     with (
-        KalshiClient(args.rest_url, signer=_signer(args)) as client,
-        DuckDBStore(args.store) as store,
+        store,
         Progress(SpinnerColumn(), TextColumn("{task.description}"),
                  TextColumn("{task.completed:,} rows"), TimeElapsedColumn(),
                  console=console) as bar,
@@ -144,7 +167,7 @@ def _cmd_fetch(args: argparse.Namespace, console: Console) -> int:
         if args.what == "markets":
             if not args.series:
                 console.print("[red]error[/]: fetch markets needs --series")
-                return 2
+                return None
             n = sum(
                 fetch.fetch_markets(client, store, s, args.status, checkpoints, tick, args.force,
                                     historical=args.historical)
@@ -152,7 +175,7 @@ def _cmd_fetch(args: argparse.Namespace, console: Console) -> int:
             )  # fmt: skip
         elif not tickers:
             console.print("[red]error[/]: give --tickers or --series")
-            return 2
+            return None
         elif args.what == "trades":
             lo, hi = _utc(args.since), _utc(args.until)
             n = fetch.fetch_trades(
@@ -163,16 +186,12 @@ def _cmd_fetch(args: argparse.Namespace, console: Console) -> int:
             lo, hi = _utc(args.since), _utc(args.until)
             if lo is None or hi is None:
                 console.print("[red]error[/]: fetch candles needs --since and --until")
-                return 2
+                return None
             n = fetch.fetch_candles(
                 client, store, tickers, int(lo.timestamp()), int(hi.timestamp()), args.period,
                 checkpoints, tick, args.force,
             )  # fmt: skip
-    console.print(f"fetched {n:,} {args.what} rows into {args.store}")
-    unknown = client.fields.unknown()
-    if unknown:
-        console.print(f"[yellow]unknown fields (kept raw)[/]: {unknown}")
-    return 0
+    return n
 
 
 def _cmd_record(args: argparse.Namespace, console: Console) -> int:

@@ -6,6 +6,12 @@ markets, last finished window for candles) is saved after each page in a JSON fi
 store. An interrupted fetch resumes after the last page written; a finished one is skipped
 unless forced. Records that cannot be typed (e.g. a non-weather ticker) are logged to the
 store's ``import_issues`` table, never dropped silently.
+
+``fetch markets`` also writes the parent ``events`` rows. A page may split an event's ladder,
+so events are built once the job's last page is in, from every market row the job wrote (all
+its pages, those of an interrupted earlier run included), under ``kalshi_api/<key>/events``.
+Everything an event row holds (city, station, climate-day window, close time, ladder size,
+outcome) follows from the markets and the city table, so no ``/events`` request is needed.
 """
 
 from __future__ import annotations
@@ -17,16 +23,24 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from kbayes.io.importers.base import ImportContext
 from kbayes.io.importers.kalshi.candles import rest_candles
-from kbayes.io.importers.kalshi.ladders import markets_and_events, write_rows
+from kbayes.io.importers.kalshi.ladders import (
+    ParsedMarket,
+    build_event,
+    markets_and_events,
+    write_rows,
+)
 from kbayes.io.importers.kalshi.wire import city_for
 from kbayes.io.kalshi.rest import KalshiClient
 from kbayes.io.kalshi.schema import Trade
 from kbayes.io.store import DuckDBStore
+from kbayes.market.bracket import Bracket
 from kbayes.market.cities import UnknownCityError
 from kbayes.market.ladder import event_ticker_of
-from kbayes.market.records import CandleRecord, MarketRecord, TradeRecord
+from kbayes.market.records import CandleRecord, EventRecord, MarketRecord, TradeRecord
 
 Progress = Callable[[int, str], None]  # (rows just written, description)
 
@@ -143,6 +157,8 @@ def fetch_markets(
     key = f"markets/{'historical/' if historical else ''}{series}/{status or 'any'}"
     state = checkpoints.get(key) or {}
     if state.get("done") and not force:
+        # Cheap and idempotent: gives events to stores fetched before events were written.
+        write_job_events(store, key)
         return 0
     page_no, cursor = (0, None) if force else (state.get("page", 0), state.get("cursor"))
     total = 0
@@ -150,7 +166,7 @@ def fetch_markets(
     for page in client.market_pages(cursor=cursor, historical=historical, **filters):
         ctx = _ctx(store, f"kalshi_api/{key}/p{page_no:05d}")
         items = [(f"{m.ticker}", m.raw) for m in page.items]
-        # A page may split an event's ladder, so events are not built here.
+        # A page may split an event's ladder: events are built after the last page.
         rows, _ = markets_and_events(ctx, items, source="kalshi_api", make_events=False)
         write_rows(ctx, MarketRecord, rows)
         _finish(store, ctx)
@@ -158,8 +174,69 @@ def fetch_markets(
         checkpoints.put(key, {"page": page_no, "cursor": page.cursor, "done": False})
         total += len(rows)
         progress(len(rows), f"markets {series} page {page_no}")
+    n_events = write_job_events(store, key)
+    progress(0, f"markets {series}: {n_events} events")
     checkpoints.put(key, {"page": page_no, "cursor": None, "done": True})
     return total
+
+
+def _none(value: Any) -> Any:
+    """``None`` for NaN/NaT/NA read back from the store, the value otherwise."""
+    try:
+        return None if value is None or pd.isna(value) else value
+    except (TypeError, ValueError):  # array-like values are never missing scalars
+        return value
+
+
+def _opt_int(value: Any) -> int | None:
+    value = _none(value)
+    return None if value is None else int(value)
+
+
+def write_job_events(store: DuckDBStore, key: str) -> int:
+    """Event rows for the ladders of every market a markets job wrote (all its pages).
+
+    A ticker seen on two pages (the listing shifted between requests) counts once, from the
+    later page. An event whose ladder does not tile gets no row and an ``import_issues``
+    entry; its markets stay (the policy of :mod:`kbayes.io.importers.kalshi.ladders`).
+
+    Returns:
+        The number of event rows written.
+    """
+    ctx = _ctx(store, f"kalshi_api/{key}/events")
+    df = store.read("markets", "starts_with(source_file, ?)", [f"kalshi_api/{key}/p"])
+    by_event: dict[str, list[ParsedMarket]] = {}
+    if not df.empty:
+        df = df.sort_values("source_file").drop_duplicates("ticker", keep="last")
+        for rec in df.sort_values("ticker").to_dict("records"):
+            row = {k: _none(v) for k, v in rec.items()}
+            row["expiration_value_f"] = _opt_int(row["expiration_value_f"])
+            if isinstance(row["close_time"], pd.Timestamp):
+                row["close_time"] = row["close_time"].to_pydatetime()
+            try:
+                bracket = Bracket(
+                    _opt_int(row["lo_f"]), _opt_int(row["hi_f"]), row["ticker"],
+                    row["yes_sub_title"] or "",
+                )  # fmt: skip
+            except ValueError as exc:  # not expected: the row was written from a valid bracket
+                ctx.issue(row["ticker"], "bracket", f"{row['lo_f']}..{row['hi_f']}", str(exc))
+                continue
+            by_event.setdefault(row["event_ticker"], []).append(ParsedMarket(row, bracket))
+    events = []
+    for ev, markets in sorted(by_event.items()):
+        try:
+            events.append(
+                build_event(
+                    ev, markets, source="kalshi_api",
+                    note=lambda f, v, msg, e=ev: ctx.issue(e, f, v, msg),
+                )
+            )  # fmt: skip
+        except ValueError as exc:  # LadderError: a gap, an overlap, a missing tail
+            tickers = ",".join(m.row["ticker"] for m in markets)
+            ctx.issue(ev, "ladder", tickers, f"event skipped (markets kept): {exc}")
+    write_rows(ctx, EventRecord, events)
+    _finish(store, ctx)
+    return len(events)
 
 
 def fetch_candles(
