@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+# tests that drive `kbayes run` must not write compiled programs to the user's cache
+os.environ.setdefault("KBAYES_JAX_CACHE", "off")
 SHARED_DATA = Path(os.environ.get("KBAYES_SHARED_DATA", REPO.parent / "shared" / "data"))
 
 

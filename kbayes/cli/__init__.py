@@ -314,6 +314,10 @@ def main(argv: list[str] | None = None) -> int:
     from kbayes.io.store import StoreLockedError
 
     args = build_parser().parse_args(argv)
+    if args.func in (_cmd_run,):
+        from kbayes.cli.jaxcache import enable_compilation_cache
+
+        enable_compilation_cache()
     # Wide when piped, so tables in logs and CI are not truncated.
     console = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
     try:
