@@ -49,9 +49,9 @@ each row's chunks, with little padding when the dimensions' counts are skewed.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -673,13 +673,20 @@ def solve_at(
     tol: Float[Array, ""],
     max_iter: Int[Array, ""],
     gap0: Float[Array, ""],
+    float32_ip: bool = False,
+    resume: bool = True,
 ) -> tuple[Evaluation, Int[Array, ""], Array]:
     """Interior point, then crossover to the exact KKT point by projected Newton.
 
-    The interior point runs in float32 to the loose tolerance ``max(tol, 1e-3)``, the
-    boundary parameters are set to 0 and :func:`polish` finishes in the input precision; when
-    the KKT residual is still above ``tol`` (a wrong active set), the interior point resumes
-    in the input precision to ``tol`` and polishes again.
+    The interior point runs to the loose tolerance ``max(tol, 1e-3)``, the boundary
+    parameters are set to 0 and :func:`polish` finishes; when the KKT residual is still above
+    ``tol`` (a wrong active set), the interior point resumes to ``tol`` and polishes again.
+
+    ``float32_ip``: the first interior point runs in float32, which halves its cost on CPU
+    (it moves ``phi`` by ~1e-7 relative, and the polish in the input precision makes the
+    result exact) but compiles a second interior point for the resume. ``resume=False``
+    leaves the resume out of the compiled program; the caller reruns with ``resume=True``
+    when ``ok`` is False (worth it where a first solve rarely fails: one decay, cold start).
 
     Returns:
         ``(evaluation, iterations, ok)``: the polished optimum, interior-point steps, and
@@ -695,9 +702,7 @@ def solve_at(
     dsg = dsg._replace(cost=jnp.where(inert, 1.0, dsg.cost))
     args = (dsg, weight, index, fixed, scale)
 
-    # The interior point only has to reach the crossover tolerance: float32 halves its cost
-    # on CPU (it changes phi by ~1e-7 relative) and the float64 polish makes the result exact.
-    low = jnp.float32
+    low = jnp.float32 if float32_ip else phi_start.dtype
     lo_dsg = dsg._replace(x=dsg.x.astype(low), cost=dsg.cost.astype(low))
     lo_args = (lo_dsg, weight.astype(low), index, fixed.astype(low), scale.astype(low))
     loose = jnp.maximum(tol, _CROSSOVER_TOL).astype(low)
@@ -712,14 +717,16 @@ def solve_at(
     )
     ev = polish(snap_to_boundary(state, *args[:4]), *args, tol)
 
-    def resume(_: None) -> tuple[Evaluation, Array]:
+    def resume_ip(_: None) -> tuple[Evaluation, Array]:
         # a wrong active set: the interior point (float64) to tol, then polish again
         st = interior_point(state.phi, *args, tol, max_iter, state.z, state.iterations)
         return polish(snap_to_boundary(st, *args[:4]), *args, tol), st.iterations
 
-    ev, iterations = jax.lax.cond(
-        kkt_residual(ev, scale) > tol, resume, lambda _: (ev, state.iterations), None
-    )
+    iterations = state.iterations
+    if resume:
+        ev, iterations = jax.lax.cond(
+            kkt_residual(ev, scale) > tol, resume_ip, lambda _: (ev, state.iterations), None
+        )
     ok = (kkt_residual(ev, scale) <= tol) & (iterations < max_iter)
     return ev, iterations, ok
 
@@ -837,8 +844,8 @@ class NewtonFit(NamedTuple):
     hessian: Float[Array, "Q Q"]
 
 
-@partial(jax.jit, static_argnames=("with_hessian",))
-def fit_given_decay(
+@partial(jax.jit, static_argnames=("with_hessian", "resume"))
+def _fit_given_decay(
     phi0: Float[Array, " P"],
     beta: Float[Array, "R D"],
     rd: RowData,
@@ -849,12 +856,19 @@ def fit_given_decay(
     max_iter: Int[Array, ""],
     day_scale: Float[Array, "E D B"] | None = None,
     with_hessian: bool = True,
+    resume: bool = False,
 ) -> NewtonFit:
-    """Maximum likelihood of ``(mu, alpha)`` at given decays (one concave program)."""
+    """Maximum likelihood of ``(mu, alpha)`` at given decays (one concave program).
+
+    The interior point runs in float32 (see :func:`solve_at`); ``resume=True`` compiles the
+    float64 resume in, which :func:`fit_given_decay` does only after a solve without it fails.
+    """
     weight = rd.weight.astype(phi0.dtype)
     dsg = design(beta, rd, day_scale=day_scale)
     gap0 = jnp.asarray(1.0, phi0.dtype)
-    ev, iters, ok = solve_at(phi0, dsg, weight, index, fixed, scale, tol, max_iter, gap0)
+    ev, iters, ok = solve_at(
+        phi0, dsg, weight, index, fixed, scale, tol, max_iter, gap0, True, resume
+    )
     p = phi0.shape[0]
     hessian = (
         information(ev.phi, dsg, ev.inv, weight, index)
@@ -887,7 +901,11 @@ def fit_shared_decay(
     day_scale: Float[Array, "E D B"] | None = None,
     with_hessian: bool = True,
 ) -> NewtonFit:
-    """Maximum likelihood of ``(mu, alpha)`` and a shared decay (profile search)."""
+    """Maximum likelihood of ``(mu, alpha)`` and a shared decay (profile search).
+
+    The inner solves keep the interior point in the input precision with the resume in the
+    program: warm-started solves need the resume about one time in ten.
+    """
     weight = rd.weight.astype(phi0.dtype)
     st, dsg = profile_decay(s0, phi0, rd, index, fixed, scale, tol, max_iter, max_outer, day_scale)
     outer_ok = (jnp.abs(st.step) <= _LOG_STEP_TOL) | (jnp.abs(st.slope) <= tol)
@@ -915,3 +933,21 @@ def fit_shared_decay(
         converged=st.inner_ok & outer_ok & (st.outer < max_outer),
         hessian=hessian,
     )
+
+
+def _with_resume(solver: Callable[..., NewtonFit]) -> Callable[..., NewtonFit]:
+    """The solver without the rarely needed interior-point resume, rerun with it when the
+    first solve does not converge: the common program compiles faster."""
+
+    def run(*args: Any, with_hessian: bool = True) -> NewtonFit:
+        out = solver(*args, with_hessian=with_hessian, resume=False)
+        if not bool(out.converged):
+            out = solver(*args, with_hessian=with_hessian, resume=True)
+        return out
+
+    run.__name__ = solver.__name__.lstrip("_")
+    run.__doc__ = solver.__doc__
+    return run
+
+
+fit_given_decay = _with_resume(_fit_given_decay)

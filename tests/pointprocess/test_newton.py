@@ -184,3 +184,56 @@ def test_design_derivatives_match_finite_differences() -> None:
             + np.asarray(getattr(down, base))
         ) / h**2
         np.testing.assert_allclose(np.asarray(getattr(mid, second)), fd2, rtol=1e-4, atol=1e-5)
+
+
+def test_float32_interior_point_reaches_the_float64_optimum(events: EventSequence) -> None:
+    """The float32 first phase changes nothing the float64 polish does not undo."""
+    rd = cv.row_data([events], [constant_baseline()])
+    d = events.num_dims
+    index = np.concatenate([np.arange(d)[:, None], d + np.arange(d * d).reshape(d, d)], axis=1)
+    index = index.astype(np.int32)
+    fixed = jnp.zeros((d, d + 1))
+    start = jnp.concatenate([jnp.asarray(0.5 * events.counts / events.T), jnp.full(d * d, 0.1)])
+    scale, tol = jnp.asarray(float(len(events.times))), jnp.asarray(1e-10)
+    dsg = cv.design(jnp.full((1, d), BETA), rd)
+    weight = jnp.asarray(rd.weight)
+    args = (start, dsg, weight, index, fixed, scale, tol, jnp.asarray(200), jnp.asarray(1.0))
+    exact, _, ok64 = cv.solve_at(*args, float32_ip=False)
+    fast, _, ok32 = cv.solve_at(*args, float32_ip=True, resume=False)
+    assert bool(ok64) and bool(ok32)
+    np.testing.assert_allclose(np.asarray(fast.phi), np.asarray(exact.phi), atol=1e-9)
+    assert float(fast.value) == pytest.approx(float(exact.value), rel=1e-12)
+    # the public entry (float32 phase, resume compiled only on failure) gives the same fit
+    out = cv.fit_given_decay(
+        start, np.full((1, d), BETA), rd, index, fixed, scale, tol, jnp.asarray(200)
+    )
+    assert bool(out.converged)
+    np.testing.assert_allclose(np.asarray(out.phi), np.asarray(exact.phi), atol=1e-9)
+
+
+def test_failed_first_solve_is_rerun_with_the_resume(events: EventSequence) -> None:
+    """Two steps are not enough: the wrapper reruns with the resume and reports the failure."""
+    rd = cv.row_data([events], [constant_baseline()])
+    d = events.num_dims
+    index = np.concatenate([np.arange(d)[:, None], d + np.arange(d * d).reshape(d, d)], axis=1)
+    start = jnp.concatenate([jnp.asarray(0.5 * events.counts / events.T), jnp.full(d * d, 0.1)])
+    common = (
+        start,
+        np.full((1, d), BETA),
+        rd,
+        index.astype(np.int32),
+        jnp.zeros((d, d + 1)),
+        jnp.asarray(float(len(events.times))),
+        jnp.asarray(1e-10),
+        jnp.asarray(2),
+    )
+    calls: list[bool] = []
+    solver = cv._fit_given_decay
+
+    def spy(*args: object, resume: bool, **kwargs: object) -> cv.NewtonFit:
+        calls.append(resume)
+        return solver(*args, resume=resume, **kwargs)
+
+    out = cv._with_resume(spy)(*common)
+    assert calls == [False, True]
+    assert not bool(out.converged)
