@@ -221,7 +221,7 @@ def row_data(windows: Sequence[EventSequence], grids: Sequence[BaselineGrid]) ->
         # one source j at a time, in buffers reused across j: fresh large temporaries cost
         # page faults that dominate this loop on virtual machines
         seen = np.zeros(n + 1, np.intp)
-        ts_ext = np.concatenate([[0.0], ts])  # ts_ext[r + 1] = ts[r]; ts_ext[0] is never used
+        ts_ext = np.concatenate([[0.0], ts])  # ts_ext[r + 1] = ts[r]; [0] is read only where masked
         is_j, none = np.empty(n, bool), np.empty(n, bool)
         before, lag_j = np.empty(n, np.intp), np.empty(n)
         for j in range(d):
