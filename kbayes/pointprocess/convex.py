@@ -718,7 +718,7 @@ def solve_at(
     ev = polish(snap_to_boundary(state, *args[:4]), *args, tol)
 
     def resume_ip(_: None) -> tuple[Evaluation, Array]:
-        # a wrong active set: the interior point (float64) to tol, then polish again
+        # a wrong active set: the interior point (input precision) to tol, then polish again
         st = interior_point(state.phi, *args, tol, max_iter, state.z, state.iterations)
         return polish(snap_to_boundary(st, *args[:4]), *args, tol), st.iterations
 

@@ -29,14 +29,14 @@ from jax import Array
 from jaxtyping import Float
 
 from kbayes.pointprocess.events import HawkesData
-from kbayes.pointprocess.params import HawkesParams
+from kbayes.pointprocess.params import HawkesParams, as_jax
 
 
 def log_likelihood_and_grad(
     params: HawkesParams, data: HawkesData, unroll: int = 1
 ) -> tuple[Float[Array, ""], HawkesParams]:
     """Exact log-likelihood and its gradient with respect to ``(mu, alpha, beta)``."""
-    mu, alpha, beta = (jnp.asarray(x) for x in params)
+    mu, alpha, beta = as_jax(params)
     d = alpha.shape[0]
     ab = alpha * beta
     dtype = alpha.dtype

@@ -54,7 +54,7 @@ from kbayes.pointprocess import convex
 from kbayes.pointprocess.baseline import BaselineGrid, constant_baseline, exposure_np
 from kbayes.pointprocess.events import EventSequence, HawkesData, prepare
 from kbayes.pointprocess.gradient import log_likelihood_fast
-from kbayes.pointprocess.params import HawkesParams, check_stationarity
+from kbayes.pointprocess.params import HawkesParams, as_jax, check_stationarity
 from kbayes.pointprocess.structure import as_tying
 
 BetaStructure = Literal["shared", "row", "pair"]
@@ -160,10 +160,6 @@ def unpack_np(free: FreeParams, index: FreeIndex, fixed: HawkesParams) -> Hawkes
         return np.where(i >= 0, ext[i], np.asarray(x, np.float64))
 
     return HawkesParams(*(gather(f, i, x) for f, i, x in zip(free, index, fixed, strict=True)))
-
-
-def _to_device(params: HawkesParams) -> HawkesParams:
-    return HawkesParams(*(jnp.asarray(x) for x in params))
 
 
 def _inv_softplus(x: np.ndarray) -> np.ndarray:
@@ -543,7 +539,7 @@ def fit(
         tol = (1e-7 if float64 else 1e-4) if tol is None else tol
         data = prepare(events, grid, pad=True)
         index_dev = FreeIndex(*(jnp.asarray(x) for x in index))
-        fixed_dev = _to_device(fixed)
+        fixed_dev = as_jax(fixed)
         u0 = FreeParams(*(jnp.asarray(_inv_softplus(x)) for x in phi0))
         scale = jnp.asarray(float(n))
         args = (data, index_dev, fixed_dev, scale, jnp.asarray(max_iter), jnp.asarray(tol))

@@ -21,7 +21,7 @@ from jax import Array
 from jaxtyping import Bool, Float
 
 from kbayes.pointprocess.baseline import BaselineGrid, bin_index, constant_baseline, exposure
-from kbayes.pointprocess.params import HawkesParams
+from kbayes.pointprocess.params import HawkesParams, as_jax
 from kbayes.pointprocess.recursion import (
     ExcitationState,
     add_event,
@@ -73,7 +73,7 @@ def init(params: HawkesParams, grid: BaselineGrid | None = None, t0: float = 0.0
     """State at the window start ``t0`` with no events yet."""
     grid = constant_baseline() if grid is None else grid
     grid = BaselineGrid(edges=jnp.asarray(grid.edges), offset=jnp.asarray(grid.offset))
-    params = HawkesParams(*(jnp.asarray(x) for x in params))  # e.g. a numpy FitResult
+    params = as_jax(params)
     d = params.num_dims
     dtype = params.alpha.dtype
     return IntensityState(

@@ -83,6 +83,12 @@ def hawkes_params(mu: Any, alpha: Any, beta: Any) -> HawkesParams:
     return HawkesParams(mu=jnp.asarray(m), alpha=jnp.asarray(a), beta=jnp.asarray(b))
 
 
+def as_jax(params: HawkesParams) -> HawkesParams:
+    """The parameters as JAX arrays (e.g. a numpy :class:`~kbayes.pointprocess.mle.FitResult`'s),
+    for kernels that index them with traced values; a no-op on arrays already traced."""
+    return HawkesParams(*(jnp.asarray(x) for x in params))
+
+
 def spectral_radius(alpha: Float[Array, "D D"]) -> Float[Array, ""]:
     """Largest eigenvalue modulus of the branching matrix (Perron root for ``alpha >= 0``)."""
     return jnp.max(jnp.abs(jnp.linalg.eigvals(jnp.asarray(alpha))))

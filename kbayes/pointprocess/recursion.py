@@ -31,7 +31,7 @@ from jax import Array
 from jaxtyping import Float, Int
 
 from kbayes.pointprocess.events import HawkesData
-from kbayes.pointprocess.params import HawkesParams
+from kbayes.pointprocess.params import HawkesParams, as_jax
 
 
 class ExcitationState(NamedTuple):
@@ -66,9 +66,8 @@ def excited_intensity(
     params: HawkesParams, state: ExcitationState, b: Int[Array, ""]
 ) -> Float[Array, " D"]:
     """Left-limit intensity ``mu_i(b) + sum_j alpha_ij beta_ij S_ij`` for every ``i``."""
-    return jnp.asarray(params.mu)[:, b] + jnp.sum(
-        params.alpha * params.beta * state.decayed, axis=1
-    )
+    mu, alpha, beta = as_jax(params)
+    return mu[:, b] + jnp.sum(alpha * beta * state.decayed, axis=1)
 
 
 def add_event(

@@ -186,15 +186,20 @@ def test_design_derivatives_match_finite_differences() -> None:
         np.testing.assert_allclose(np.asarray(getattr(mid, second)), fd2, rtol=1e-4, atol=1e-5)
 
 
-def test_float32_interior_point_reaches_the_float64_optimum(events: EventSequence) -> None:
-    """The float32 first phase changes nothing the float64 polish does not undo."""
+def _untied_problem(events: EventSequence) -> tuple:
+    """Arranged events, free-parameter index (all entries free), fixed values, start, N."""
     rd = cv.row_data([events], [constant_baseline()])
     d = events.num_dims
     index = np.concatenate([np.arange(d)[:, None], d + np.arange(d * d).reshape(d, d)], axis=1)
-    index = index.astype(np.int32)
-    fixed = jnp.zeros((d, d + 1))
     start = jnp.concatenate([jnp.asarray(0.5 * events.counts / events.T), jnp.full(d * d, 0.1)])
-    scale, tol = jnp.asarray(float(len(events.times))), jnp.asarray(1e-10)
+    scale = jnp.asarray(float(len(events.times)))
+    return rd, index.astype(np.int32), jnp.zeros((d, d + 1)), start, scale
+
+
+def test_float32_interior_point_reaches_the_float64_optimum(events: EventSequence) -> None:
+    """The float32 first phase changes nothing the float64 polish does not undo."""
+    rd, index, fixed, start, scale = _untied_problem(events)
+    d, tol = events.num_dims, jnp.asarray(1e-10)
     dsg = cv.design(jnp.full((1, d), BETA), rd)
     weight = jnp.asarray(rd.weight)
     args = (start, dsg, weight, index, fixed, scale, tol, jnp.asarray(200), jnp.asarray(1.0))
@@ -213,20 +218,9 @@ def test_float32_interior_point_reaches_the_float64_optimum(events: EventSequenc
 
 def test_failed_first_solve_is_rerun_with_the_resume(events: EventSequence) -> None:
     """Two steps are not enough: the wrapper reruns with the resume and reports the failure."""
-    rd = cv.row_data([events], [constant_baseline()])
-    d = events.num_dims
-    index = np.concatenate([np.arange(d)[:, None], d + np.arange(d * d).reshape(d, d)], axis=1)
-    start = jnp.concatenate([jnp.asarray(0.5 * events.counts / events.T), jnp.full(d * d, 0.1)])
-    common = (
-        start,
-        np.full((1, d), BETA),
-        rd,
-        index.astype(np.int32),
-        jnp.zeros((d, d + 1)),
-        jnp.asarray(float(len(events.times))),
-        jnp.asarray(1e-10),
-        jnp.asarray(2),
-    )
+    rd, index, fixed, start, scale = _untied_problem(events)
+    beta = np.full((1, events.num_dims), BETA)
+    common = (start, beta, rd, index, fixed, scale, jnp.asarray(1e-10), jnp.asarray(2))
     calls: list[bool] = []
     solver = cv._fit_given_decay
 
