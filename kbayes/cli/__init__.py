@@ -314,7 +314,7 @@ def main(argv: list[str] | None = None) -> int:
     from kbayes.io.store import StoreLockedError
 
     args = build_parser().parse_args(argv)
-    if args.func in (_cmd_run,):
+    if args.func is _cmd_run:
         from kbayes.cli.jaxcache import enable_compilation_cache
 
         enable_compilation_cache()

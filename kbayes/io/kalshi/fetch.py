@@ -16,6 +16,7 @@ outcome) follows from the markets and the city table, so no ``/events`` request 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -23,8 +24,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
+from kbayes.io.frames import frame_to_records
 from kbayes.io.importers.base import ImportContext
 from kbayes.io.importers.kalshi.candles import rest_candles
 from kbayes.io.importers.kalshi.ladders import (
@@ -180,19 +180,6 @@ def fetch_markets(
     return total
 
 
-def _none(value: Any) -> Any:
-    """``None`` for NaN/NaT/NA read back from the store, the value otherwise."""
-    try:
-        return None if value is None or pd.isna(value) else value
-    except (TypeError, ValueError):  # array-like values are never missing scalars
-        return value
-
-
-def _opt_int(value: Any) -> int | None:
-    value = _none(value)
-    return None if value is None else int(value)
-
-
 def write_job_events(store: DuckDBStore, key: str) -> int:
     """Event rows for the ladders of every market a markets job wrote (all its pages).
 
@@ -208,16 +195,12 @@ def write_job_events(store: DuckDBStore, key: str) -> int:
     by_event: dict[str, list[ParsedMarket]] = {}
     if not df.empty:
         df = df.sort_values("source_file").drop_duplicates("ticker", keep="last")
-        for rec in df.sort_values("ticker").to_dict("records"):
-            row = {k: _none(v) for k, v in rec.items()}
-            row["expiration_value_f"] = _opt_int(row["expiration_value_f"])
-            if isinstance(row["close_time"], pd.Timestamp):
-                row["close_time"] = row["close_time"].to_pydatetime()
+        for rec in frame_to_records(MarketRecord, df.sort_values("ticker")):
+            row = dataclasses.asdict(rec)  # typed back: NA -> None, aware datetimes, ints
             try:
                 bracket = Bracket(
-                    _opt_int(row["lo_f"]), _opt_int(row["hi_f"]), row["ticker"],
-                    row["yes_sub_title"] or "",
-                )  # fmt: skip
+                    row["lo_f"], row["hi_f"], row["ticker"], row["yes_sub_title"] or ""
+                )
             except ValueError as exc:  # not expected: the row was written from a valid bracket
                 ctx.issue(row["ticker"], "bracket", f"{row['lo_f']}..{row['hi_f']}", str(exc))
                 continue
