@@ -25,8 +25,6 @@ def write_outputs(
     version: str,
     seconds: float,
 ) -> None:
-    from kbayes.experiment.runner import forecasts_frame
-
     results.to_csv(out_dir / "results.csv", index=False, float_format="%.6f")
     results.to_parquet(out_dir / "results.parquet", index=False)
     long = forecasts_frame(forecasts, data)
@@ -55,6 +53,44 @@ def write_outputs(
     }
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
     (out_dir / "report.md").write_text(render_report(config, results, ctx, plots, data))
+
+
+def forecasts_frame(forecasts: pd.DataFrame, data: ExperimentData) -> pd.DataFrame:
+    """Long per-event forecast table (one row per bracket) for parquet export."""
+    events = {e.event_ticker: e for e in data.events}
+    rows = []
+    for r in forecasts.itertuples(index=False):
+        e = events[r.event_ticker]
+        for k, (ticker, p) in enumerate(zip(e.ladder.tickers, np.asarray(r.probs), strict=True)):
+            rows.append(
+                (
+                    r.model,
+                    r.decision_time,
+                    r.event_ticker,
+                    e.city,
+                    e.date,
+                    e.split,
+                    k,
+                    ticker,
+                    float(p),
+                    int(k == e.outcome),
+                )
+            )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "model",
+            "decision_time",
+            "event_ticker",
+            "city",
+            "date",
+            "split",
+            "k",
+            "ticker",
+            "prob",
+            "realised",
+        ],
+    )
 
 
 def _data_hash(desc: dict[str, Any]) -> str:

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from rich.console import Console
 
@@ -261,41 +260,3 @@ def run_experiment(
         f"wrote {out_dir}/results.csv, report.md, manifest.json ({time.perf_counter() - t0:.1f} s)"
     )
     return results, out_dir
-
-
-def forecasts_frame(forecasts: pd.DataFrame, data: ExperimentData) -> pd.DataFrame:
-    """Long per-event forecast table (one row per bracket) for parquet export."""
-    events = {e.event_ticker: e for e in data.events}
-    rows = []
-    for r in forecasts.itertuples(index=False):
-        e = events[r.event_ticker]
-        for k, (ticker, p) in enumerate(zip(e.ladder.tickers, np.asarray(r.probs), strict=True)):
-            rows.append(
-                (
-                    r.model,
-                    r.decision_time,
-                    r.event_ticker,
-                    e.city,
-                    e.date,
-                    e.split,
-                    k,
-                    ticker,
-                    float(p),
-                    int(k == e.outcome),
-                )
-            )
-    return pd.DataFrame(
-        rows,
-        columns=[
-            "model",
-            "decision_time",
-            "event_ticker",
-            "city",
-            "date",
-            "split",
-            "k",
-            "ticker",
-            "prob",
-            "realised",
-        ],
-    )
