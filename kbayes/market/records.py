@@ -160,7 +160,12 @@ class CandleRecord:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class WeatherObsRecord:
-    """A station temperature report. ``temp_source`` is ``tenths`` (T remark) or ``whole``."""
+    """A station temperature report, in °C at the precision it was reported.
+
+    ``temp_source`` is ``tenths`` (tenths °C: METAR T remark, GHCNh), ``whole`` (whole °C:
+    METAR body) or ``whole_f`` (whole °F, Weather Underground: ``temp_c`` is the exact
+    conversion, so ``round(temp_c * 9 / 5 + 32)`` is the reported value); NULL with ``temp_c``.
+    """
 
     TABLE: ClassVar[str] = "weather_obs"
     KEY: ClassVar[tuple[str, ...]] = ()

@@ -52,7 +52,8 @@ def day_grid(obs: pd.DataFrame, city: City, days: list[dt.date]) -> DayObs:
     """Place ``weather_obs`` rows of ``city.station`` onto the grid of each day in ``days``.
 
     Reports off the 5-minute marks go to the step at or before them; when a step has several
-    reports, a tenths value wins over a whole one and then the latest report wins.
+    reports, a tenths value wins over a whole one and then the latest report wins. Reports
+    in whole °F (``temp_source = "whole_f"``) are left out.
 
     Args:
         obs: rows with ``station, ts (UTC), temp_c, temp_source``.
@@ -65,7 +66,10 @@ def day_grid(obs: pd.DataFrame, city: City, days: list[dt.date]) -> DayObs:
     n = len(days)
     y = np.zeros((n, STEPS))
     kind = np.zeros((n, STEPS), dtype=np.int64)
-    o = obs[(obs["station"] == city.station) & obs["temp_c"].notna()]
+    # The censored likelihood knows tenths and whole °C; whole-°F reports (Weather
+    # Underground, ``whole_f``) need an interval of their own and are not placed yet.
+    precision = obs["temp_source"].astype(str).isin(("tenths", "whole"))
+    o = obs[(obs["station"] == city.station) & obs["temp_c"].notna() & precision]
     if n and not o.empty:
         ts = pd.to_datetime(o["ts"], utc=True)
         lst = ts.dt.tz_convert(None) + pd.Timedelta(hours=city.lst_offset_hours)

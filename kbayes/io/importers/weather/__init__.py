@@ -1,4 +1,4 @@
-"""Weather importers (NCEI 5-minute ASOS, daily truth, forecasts, NWS text).
+"""Weather importers (NCEI 5-minute ASOS, hourly METAR/SPECI, daily truth, forecasts, NWS text).
 
 Importing the modules registers their importers. Everything under ``weather/`` is claimed
 except ``weather/kalshi_results/`` (the Kalshi importers own it).
@@ -8,6 +8,7 @@ except ``weather/kalshi_results/`` (the Kalshi importers own it).
 from kbayes.io.importers.weather import (  # noqa: F401
     daily_truth,
     guidance,
+    hourly_metar,
     ncei_5min,
     nws_text,
     visualcrossing,
