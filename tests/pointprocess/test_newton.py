@@ -197,23 +197,50 @@ def _untied_problem(events: EventSequence) -> tuple:
 
 
 def test_float32_interior_point_reaches_the_float64_optimum(events: EventSequence) -> None:
-    """The float32 first phase changes nothing the float64 polish does not undo."""
+    """The float32 first phase changes nothing the float64 polish does not undo.
+
+    Tolerances. The polish keeps a Newton step only when ``l`` does not decrease; a step
+    from a KKT residual ``g`` (of ``f = -l / N``) gains about ``N g^2 / (2 h)`` (``h`` the
+    curvature of ``f``), which is below one ulp of ``l`` once ``g < floor = sqrt(2 eps |l|
+    h_max / N)`` (~1e-8 here). Below the floor, whether the last step is kept is decided by
+    the rounding of ``l``, which differs between CPUs (AVX2 / AVX-512 sum orders): the float32
+    path need not meet ``tol = 1e-10`` alone (``ok`` may be False, and then the public entry
+    reruns with the resume). What must hold on any CPU: the residual is below the floor, the
+    active set is the float64 one exactly, and ``phi`` is within the first-order distance
+    ``(|g_fast| + |g_exact|) / h_min`` of the float64 optimum.
+    """
     rd, index, fixed, start, scale = _untied_problem(events)
     d, tol = events.num_dims, jnp.asarray(1e-10)
     dsg = cv.design(jnp.full((1, d), BETA), rd)
     weight = jnp.asarray(rd.weight)
     args = (start, dsg, weight, index, fixed, scale, tol, jnp.asarray(200), jnp.asarray(1.0))
     exact, _, ok64 = cv.solve_at(*args, float32_ip=False)
-    fast, _, ok32 = cv.solve_at(*args, float32_ip=True, resume=False)
-    assert bool(ok64) and bool(ok32)
-    np.testing.assert_allclose(np.asarray(fast.phi), np.asarray(exact.phi), atol=1e-9)
+    fast, _, _ = cv.solve_at(*args, float32_ip=True, resume=False)
+    assert bool(ok64)
+    eps, n = float(np.finfo(np.float64).eps), float(scale)
+    free = np.asarray(exact.phi) > 0
+    np.testing.assert_array_equal(np.asarray(fast.phi) > 0, free)  # the same active set
+    hess = np.asarray(cv.information(exact.phi, dsg, exact.inv, weight, index))[np.ix_(free, free)]
+    h = np.linalg.eigvalsh(hess / n)
+    floor = np.sqrt(2.0 * eps * abs(float(exact.value)) * h[-1] / n)
+    assert float(cv.kkt_residual(fast, scale)) <= floor
+
+    def grad_norm(ev: cv.Evaluation) -> float:
+        return float(np.linalg.norm(np.asarray(cv._projected(-ev.grad / scale, ev.phi))))
+
+    distance = (grad_norm(fast) + grad_norm(exact)) / h[0]
+    error = np.linalg.norm(np.asarray(fast.phi) - np.asarray(exact.phi))
+    assert error <= 1.01 * distance + 1e-14
+    # the gain left is below an ulp of l: the values differ by the rounding of a sum of N
+    # log terms, at most ~N eps relative (7e-13 here)
     assert float(fast.value) == pytest.approx(float(exact.value), rel=1e-12)
     # the public entry (float32 phase, resume compiled only on failure) gives the same fit
     out = cv.fit_given_decay(
         start, np.full((1, d), BETA), rd, index, fixed, scale, tol, jnp.asarray(200)
     )
     assert bool(out.converged)
-    np.testing.assert_allclose(np.asarray(out.phi), np.asarray(exact.phi), atol=1e-9)
+    error = np.linalg.norm(np.asarray(out.phi) - np.asarray(exact.phi))
+    assert error <= 1.01 * (float(out.grad_norm) + grad_norm(exact)) / h[0] + 1e-14
 
 
 def test_failed_first_solve_is_rerun_with_the_resume(events: EventSequence) -> None:
