@@ -1,15 +1,16 @@
 """Filters for state-space models in pure JAX: exact Kalman, unscented Kalman, particle.
 
-Every filter follows the step contract of DESIGN.md section 2: a builder binds the model and
-parameters and returns ``FilterAlgorithm(init, update)`` with ``init(key) -> state`` and
-``update(state, observation, key) -> (state, info)``; ``*_filter(params, observations, key)``
-scans the same ``update`` over a leading time axis. Observations carry ``dt`` (irregular time),
-per-row noise variances and missing rows (``NaN`` or a mask). :func:`pack_filter` compiles a
-deterministic ``update`` on one flat carry for live use; :mod:`kbayes.filters.linalg` holds the
-unrolled small-matrix Cholesky factor and forward substitution the Gaussian filters use.
+Every filter follows the step contract of :mod:`kbayes.step` (DESIGN.md section 2): a builder
+binds the model and parameters and returns ``StepAlgorithm(init, update)`` with
+``init(key) -> state`` and ``update(state, observation, key) -> (state, info)``;
+``*_filter(params, observations, key)`` scans the same ``update`` over a leading time axis
+(:func:`kbayes.step.scan_algorithm`), and :func:`kbayes.step.pack_algorithm` compiles a
+deterministic ``update`` on one flat carry for live use. Observations carry ``dt`` (irregular
+time), per-row noise variances and missing rows (``NaN`` or a mask);
+:mod:`kbayes.filters.linalg` holds the unrolled small-matrix Cholesky factor and forward
+substitution the Gaussian filters use.
 """
 
-from kbayes.filters.algorithm import FilterAlgorithm, scan_filter, split_keys
 from kbayes.filters.gaussian import (
     Conditioned,
     GaussianFilterInfo,
@@ -25,7 +26,6 @@ from kbayes.filters.kalman import (
     kalman_predict,
     kalman_step,
 )
-from kbayes.filters.live import PackedFilter, pack_filter
 from kbayes.filters.observation import Observation, observed_rows
 from kbayes.filters.particle import (
     ObservationLogLikFn,
@@ -66,7 +66,6 @@ from kbayes.filters.unscented import (
 
 __all__ = [
     "Conditioned",
-    "FilterAlgorithm",
     "GaussianFilterInfo",
     "GaussianState",
     "LinearGaussianParams",
@@ -75,7 +74,6 @@ __all__ = [
     "Observation",
     "ObservationFn",
     "ObservationLogLikFn",
-    "PackedFilter",
     "ParticleInfo",
     "ParticleState",
     "ProcessCovFn",
@@ -95,11 +93,8 @@ __all__ = [
     "merwe_weights",
     "multinomial_resample",
     "observed_rows",
-    "pack_filter",
     "particle_filter",
     "repair_psd",
-    "scan_filter",
-    "split_keys",
     "stratified_resample",
     "symmetrize",
     "systematic_resample",

@@ -23,7 +23,6 @@ from typing import Any, NamedTuple
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Bool, Float, PRNGKeyArray
 
-from kbayes.filters.algorithm import FilterAlgorithm, scan_filter
 from kbayes.filters.gaussian import (
     GaussianFilterInfo,
     GaussianState,
@@ -37,6 +36,7 @@ from kbayes.filters.observation import (
     time_step,
 )
 from kbayes.filters.psd import symmetrize
+from kbayes.step import StepAlgorithm, scan_algorithm
 
 
 class LinearGaussianParams(NamedTuple):
@@ -134,7 +134,7 @@ def _override(obs: Any, name: str, default: Array) -> Array:
     return jnp.asarray(default if value is None else value)
 
 
-def kalman(params: LinearGaussianParams) -> FilterAlgorithm[GaussianState, GaussianFilterInfo]:
+def kalman(params: LinearGaussianParams) -> StepAlgorithm[GaussianState, GaussianFilterInfo]:
     """The exact Kalman filter for ``params`` as an ``init``/``update`` pair.
 
     Args:
@@ -159,7 +159,7 @@ def kalman(params: LinearGaussianParams) -> FilterAlgorithm[GaussianState, Gauss
         del key
         return kalman_step(params, state, obs)
 
-    return FilterAlgorithm(init, update)
+    return StepAlgorithm(init, update)
 
 
 def kalman_filter(
@@ -179,4 +179,4 @@ def kalman_filter(
         per-step :class:`GaussianFilterInfo` stacked along axis 0.
     """
     del key
-    return scan_filter(kalman(params), observations, None)
+    return scan_algorithm(kalman(params), observations, None)

@@ -34,7 +34,6 @@ from jax import lax
 from jaxtyping import Array, Bool, Float, PRNGKeyArray
 
 from kbayes.filters import linalg
-from kbayes.filters.algorithm import FilterAlgorithm, scan_filter
 from kbayes.filters.gaussian import masked_gaussian_log_likelihood
 from kbayes.filters.observation import (
     Observation,
@@ -45,6 +44,7 @@ from kbayes.filters.observation import (
 )
 from kbayes.filters.resampling import RESAMPLERS, ResampleFn, effective_sample_size
 from kbayes.filters.state_space import StateSpaceModel, StateSpaceParams
+from kbayes.step import StepAlgorithm, scan_algorithm
 
 ObservationLogLikFn = Callable[
     [Float[Array, " D"], Observation, StateSpaceParams], Float[Array, ""]
@@ -113,7 +113,7 @@ def bootstrap_particle(
     ess_threshold: float = 0.5,
     log_likelihood: ObservationLogLikFn | None = None,
     noise_dtype: object = None,
-) -> FilterAlgorithm[ParticleState, ParticleInfo]:
+) -> StepAlgorithm[ParticleState, ParticleInfo]:
     """The bootstrap particle filter for ``model`` at ``params`` as an ``init``/``update`` pair.
 
     Args:
@@ -190,7 +190,7 @@ def bootstrap_particle(
         info = ParticleInfo(increment, ess, do_resample, observed, mean, cov)
         return new_state, info
 
-    return FilterAlgorithm(init, update)
+    return StepAlgorithm(init, update)
 
 
 def particle_filter(
@@ -210,7 +210,7 @@ def particle_filter(
     Args:
         params: ``m_0, P_0, Q, R`` and the model parameters.
         observations: per-step :class:`Observation` with a leading time axis ``T``.
-        key: PRNG key, split as in :func:`~kbayes.filters.algorithm.scan_filter`.
+        key: PRNG key, split as in :func:`~kbayes.step.scan_algorithm`.
         model, num_particles, resample, ess_threshold, log_likelihood, noise_dtype: see
             :func:`bootstrap_particle`.
 
@@ -227,4 +227,4 @@ def particle_filter(
         log_likelihood=log_likelihood,
         noise_dtype=noise_dtype,
     )
-    return scan_filter(algorithm, observations, key)
+    return scan_algorithm(algorithm, observations, key)

@@ -23,7 +23,6 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Bool, Float, PRNGKeyArray
 
-from kbayes.filters.algorithm import FilterAlgorithm, scan_filter
 from kbayes.filters.gaussian import (
     Conditioned,
     GaussianFilterInfo,
@@ -46,6 +45,7 @@ from kbayes.filters.sigma_points import (
     unscented_transform,
 )
 from kbayes.filters.state_space import StateSpaceModel, StateSpaceParams
+from kbayes.step import StepAlgorithm, scan_algorithm
 
 DEFAULT_POINTS = MerweScaledSigmaPoints()
 
@@ -94,7 +94,7 @@ def unscented_kalman(
     *,
     points: MerweScaledSigmaPoints = DEFAULT_POINTS,
     repair: CovRepair = repair_psd,
-) -> FilterAlgorithm[GaussianState, GaussianFilterInfo]:
+) -> StepAlgorithm[GaussianState, GaussianFilterInfo]:
     """The unscented Kalman filter for ``model`` at ``params`` as an ``init``/``update`` pair.
 
     Args:
@@ -155,7 +155,7 @@ def unscented_kalman(
         )
         return new_state, info
 
-    return FilterAlgorithm(init, update)
+    return StepAlgorithm(init, update)
 
 
 def unscented_kalman_filter(
@@ -186,4 +186,4 @@ def unscented_kalman_filter(
     """
     del key
     algorithm = unscented_kalman(model, params, points=points, repair=repair)
-    return scan_filter(algorithm, observations, None)
+    return scan_algorithm(algorithm, observations, None)

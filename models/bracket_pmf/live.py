@@ -1,7 +1,7 @@
 """The bracket UKF as a live step: one flat carry in, one out, compiled ahead of time.
 
 :func:`live_ukf` packs :func:`~models.bracket_pmf.tracker.ukf_tracker` with
-:func:`kbayes.filters.live.pack_filter`: the carry is
+:func:`kbayes.step.pack_algorithm`: the carry is
 
     [mean (K-1), cov ((K-1)^2), log p(y_1:t), pmf (K), log p(y_t | y_1:t-1)]
 
@@ -10,7 +10,7 @@ and a step is ``carry = live.update(carry, live.pack_obs(step))`` with ``step`` 
 result is the same filter, step for step, as :func:`~models.bracket_pmf.tracker.track`
 (tested), at a fraction of the per-call cost of a ``jax.jit`` of the pytree ``update``
 (two buffers per call instead of sixteen, no tracing cache lookup). For the lowest latency
-on CPU also turn off async dispatch (see :mod:`kbayes.filters.live`).
+on CPU also turn off async dispatch (see :mod:`kbayes.step`).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
-from kbayes.filters.live import PackedFilter, pack_filter
+from kbayes.step import PackedAlgorithm, pack_algorithm
 from models.bracket_pmf.model import BracketStep
 from models.bracket_pmf.params import BracketPMFParams
 from models.bracket_pmf.tracker import ukf_tracker
@@ -45,7 +45,7 @@ def live_ukf(
     num_brackets: int,
     weather: bool = False,
     repair: str = "jitter",
-) -> PackedFilter:
+) -> PackedAlgorithm:
     """The compiled live UKF step of one event (dtype: that of ``params``).
 
     Args:
@@ -55,7 +55,7 @@ def live_ukf(
         repair: covariance repair (see :func:`~models.bracket_pmf.tracker.ukf_tracker`).
 
     Returns:
-        A :class:`~kbayes.filters.live.PackedFilter` whose outputs are
+        A :class:`~kbayes.step.PackedAlgorithm` whose outputs are
         ``[pmf (K), log p(y_t | y_1:t-1)]`` (read them with :func:`live_pmf`).
     """
     dtype = jnp.result_type(params.log_q, float)
@@ -65,11 +65,11 @@ def live_ukf(
         del state
         return jnp.concatenate([info.pmf, jnp.reshape(info.log_likelihood, (1,))])
 
-    return pack_filter(tracker, empty_step(num_brackets, dtype), outputs)
+    return pack_algorithm(tracker, empty_step(num_brackets, dtype), outputs)
 
 
 def live_pmf(
-    live: PackedFilter, carry: Float[Array, " C"]
+    live: PackedAlgorithm, carry: Float[Array, " C"]
 ) -> tuple[Float[np.ndarray, " K"], float]:
     """The PMF after the last step and that step's log-likelihood, on the host."""
     out = np.asarray(carry)[live.state_size :]

@@ -26,13 +26,8 @@ from typing import Any, NamedTuple
 import jax.numpy as jnp
 from jaxtyping import Array, Bool, Float, PRNGKeyArray
 
-from kbayes.filters import (
-    FilterAlgorithm,
-    bootstrap_particle,
-    repair_psd,
-    scan_filter,
-    unscented_kalman,
-)
+from kbayes.filters import bootstrap_particle, repair_psd, unscented_kalman
+from kbayes.step import StepAlgorithm, scan_algorithm
 from models.bracket_pmf.model import (
     BracketStep,
     bracket_state_space,
@@ -72,7 +67,7 @@ def _num_brackets(step_or_k: int) -> int:
     return step_or_k
 
 
-def certain_tracker(weather: bool) -> FilterAlgorithm[CertainState, TrackerInfo]:
+def certain_tracker(weather: bool) -> StepAlgorithm[CertainState, TrackerInfo]:
     """The ``K = 1`` tracker: PMF ``[1.0]``, log-likelihood 0."""
     del weather
 
@@ -87,7 +82,7 @@ def certain_tracker(weather: bool) -> FilterAlgorithm[CertainState, TrackerInfo]
         observed = jnp.zeros(jnp.shape(step.price), bool)
         return state, TrackerInfo(jnp.ones(1), jnp.zeros(()), observed)
 
-    return FilterAlgorithm(init, update)
+    return StepAlgorithm(init, update)
 
 
 def ukf_tracker(
@@ -96,7 +91,7 @@ def ukf_tracker(
     weather: bool = False,
     with_pmf: bool = True,
     repair: str = "jitter",
-) -> FilterAlgorithm[Any, TrackerInfo]:
+) -> StepAlgorithm[Any, TrackerInfo]:
     """The unscented Kalman tracker of one event with ``num_brackets`` brackets.
 
     Args:
@@ -128,7 +123,7 @@ def ukf_tracker(
         pmf = gaussian_pmf(state.mean, state.cov) if with_pmf else jnp.full(k, jnp.nan)
         return state, TrackerInfo(pmf, info.log_likelihood, info.observed)
 
-    return FilterAlgorithm(base.init, update)
+    return StepAlgorithm(base.init, update)
 
 
 def pf_tracker(
@@ -137,7 +132,7 @@ def pf_tracker(
     num_particles: int = 1000,
     weather: bool = False,
     ess_threshold: float = 0.5,
-) -> FilterAlgorithm[Any, TrackerInfo]:
+) -> StepAlgorithm[Any, TrackerInfo]:
     """The bootstrap particle tracker (systematic resampling when ESS < threshold N).
 
     Args:
@@ -167,16 +162,16 @@ def pf_tracker(
         pmf = particle_pmf(state.particles, state.log_weights)
         return state, TrackerInfo(pmf, info.log_likelihood, info.observed)
 
-    return FilterAlgorithm(base.init, update)
+    return StepAlgorithm(base.init, update)
 
 
 def track(
-    algorithm: FilterAlgorithm[Any, TrackerInfo],
+    algorithm: StepAlgorithm[Any, TrackerInfo],
     steps: BracketStep,
     key: PRNGKeyArray | None = None,
 ) -> tuple[Any, TrackerInfo]:
     """Scan ``algorithm`` over one event's steps (leading axis ``T``)."""
-    return scan_filter(algorithm, steps, key)
+    return scan_algorithm(algorithm, steps, key)
 
 
 def ukf_log_likelihood(

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from kbayes.filters import Observation, unscented_kalman
-from kbayes.filters.live import pack_filter
+from kbayes.step import pack_algorithm
 from tests.filters.models import UKF, linear_as_state_space, linear_problem
 
 
@@ -23,7 +23,7 @@ def test_packed_ukf_equals_scan_step_by_step() -> None:
     def outputs(state, info):
         return jnp.concatenate([info.filtered_mean, jnp.reshape(info.log_likelihood, (1,))])
 
-    live = pack_filter(algorithm, example, outputs)
+    live = pack_algorithm(algorithm, example, outputs)
     carry = live.init
     d = final.mean.shape[0]
     for t in range(obs.y.shape[0]):

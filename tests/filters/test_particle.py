@@ -18,10 +18,10 @@ from kbayes.filters import (
     masked_gaussian_log_likelihood,
     multinomial_resample,
     observed_rows,
-    split_keys,
     stratified_resample,
     systematic_resample,
 )
+from kbayes.step import split_keys
 from tests.filters.models import (
     FULLY_MISSING,
     KF,
