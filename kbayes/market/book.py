@@ -156,15 +156,17 @@ class OrderBook:
 
     Mutations are atomic: a delta or snapshot that would leave a negative size or a crossed
     book (best YES bid + best NO bid > $1) raises :class:`BookError` and changes nothing. A
-    *locked* book (sum exactly $1) is accepted but flagged by :attr:`is_locked`; the docs treat
-    it as out of sync too (§7.5), since those two bids would have matched.
+    *locked* book (sum exactly $1) is a valid state of this class but flagged by
+    :attr:`is_locked` (kept up to date on every mutation, O(1) to read): on Kalshi those two
+    bids would have matched, so a locked displayed book is out of sync (§7.5) and the stream
+    (:mod:`kbayes.io.kalshi.stream`) marks it stale and resyncs it.
 
     Attributes:
         ticker: The market ticker.
         last_seq: The ``seq`` of the last snapshot or delta applied, when the caller gave one.
     """
 
-    __slots__ = ("_no", "_yes", "last_seq", "ticker")
+    __slots__ = ("_locked", "_no", "_yes", "last_seq", "ticker")
 
     def __init__(
         self,
@@ -192,7 +194,7 @@ class OrderBook:
                 if size:
                     side[_check_price(price, where)] = size
             sides.append(side)
-        self._check_crossed(sides[0], sides[1], "init")
+        self._locked = self._check_crossed(sides[0], sides[1], "init")
         self._yes, self._no = sides
 
     # --- construction and updates -------------------------------------------------------------
@@ -232,7 +234,7 @@ class OrderBook:
         yes, no = parse_snapshot(
             payload, use_yes_price=use_yes_price, where=f"{self.ticker} {where}"
         )
-        self._check_crossed(yes, no, where)
+        self._locked = self._check_crossed(yes, no, where)
         self._yes, self._no = yes, no
         self.last_seq = seq
 
@@ -291,15 +293,17 @@ class OrderBook:
             bids[price_cc] = new
         else:
             bids.pop(price_cc, None)
-        if delta_centi > 0:  # only an added bid can cross the book
+        if delta_centi > 0:  # only an added bid can cross or lock the book
             try:
-                self._check_crossed(self._yes, self._no, f"delta at {where}")
+                self._locked = self._check_crossed(self._yes, self._no, f"delta at {where}")
             except BookError:
                 if old:
                     bids[price_cc] = old
                 else:
                     bids.pop(price_cc, None)
                 raise
+        elif self._locked:  # a removal can only lower a best bid: it may unlock, never lock
+            self._locked = self._sum_of_bests() == CC_PER_DOLLAR
         self.last_seq = seq
 
     def _check_ticker(self, payload: Mapping[str, object], where: str) -> None:
@@ -307,11 +311,17 @@ class OrderBook:
         if named is not None and named != self.ticker:
             raise BookError(f"{self.ticker}: {where} is for {named!r}")
 
-    def _check_crossed(self, yes: Mapping[int, int], no: Mapping[int, int], where: str) -> None:
+    def _check_crossed(self, yes: Mapping[int, int], no: Mapping[int, int], where: str) -> bool:
+        """Raise on a crossed book; return whether it is locked (bests sum to exactly $1)."""
         if yes and no:
             best_yes, best_no = max(yes), max(no)
             if best_yes + best_no > CC_PER_DOLLAR:
                 raise BookError(_crossed_message(self.ticker, best_yes, best_no, where))
+            return best_yes + best_no == CC_PER_DOLLAR
+        return False
+
+    def _sum_of_bests(self) -> int | None:
+        return max(self._yes) + max(self._no) if self._yes and self._no else None
 
     # --- reading ------------------------------------------------------------------------------
 
@@ -416,8 +426,12 @@ class OrderBook:
 
     @property
     def is_locked(self) -> bool:
-        """Best YES bid + best NO bid exactly $1 (zero spread): should not rest on Kalshi."""
-        return self.spread_cc == 0
+        """Best YES bid + best NO bid exactly $1 (zero spread): cannot rest on Kalshi.
+
+        Those two bids would have matched, so a locked book means a missed delta: the stream
+        treats it as out of sync (stale, resynced), like a seq gap.
+        """
+        return self._locked
 
     @property
     def is_empty(self) -> bool:

@@ -149,6 +149,17 @@ def test_crossed_book_raises_and_locked_is_flagged() -> None:
     assert book.best_no_bid == Level(3000, 100)  # reverted
     book.change("no", 4000, 500, seq=10)  # 0.60 + 0.40 = $1: locked, not crossed
     assert book.is_locked and book.spread_cc == 0
+    book.change("no", 3000, -100)  # removing a level below the touch keeps it locked
+    assert book.is_locked
+    book.change("yes", 6000, -50)  # part of the best YES bid: still locked
+    assert book.is_locked
+    book.change("yes", 6000, -50)  # the best YES bid gone: unlocked (and YES side empty)
+    assert not book.is_locked and book.spread_cc is None
+    book.change("yes", 5900, 10)
+    assert not book.is_locked and book.spread_cc == 100
+    book.change("yes", 6000, 10)  # locked again by an added bid
+    assert book.is_locked and book.copy().is_locked
+    assert OrderBook("T", {6000: 1}, {4000: 1}).is_locked
     with pytest.raises(BookError, match="crossed"):
         OrderBook.from_snapshot(
             {
@@ -348,8 +359,10 @@ def test_deltas_then_inverses_restore_the_book(
             },
             seq=seq,
         )
+        assert book.is_locked == (book.spread_cc == 0)
     for side, price, delta in reversed(deltas):
         book.change(side, price, -delta)  # every intermediate state was valid going forward
+        assert book.is_locked == (book.spread_cc == 0)  # the kept flag equals its definition
     assert book == original
     assert (
         book.best_yes_ask == original.best_yes_ask and book.microprice_cc == original.microprice_cc

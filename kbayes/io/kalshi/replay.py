@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -13,12 +14,22 @@ from kbayes.market.book import OrderBook
 from kbayes.market.prices import cc_to_dollars
 
 
-def replay(tape: str | Path, until: dt.datetime | int | None = None) -> BookStream:
+def replay(
+    tape: str | Path,
+    until: dt.datetime | int | None = None,
+    on_frame: Callable[[Mapping[str, Any], BookStream], None] | None = None,
+) -> BookStream:
     """Feed a tape (folder or file) to a fresh :class:`BookStream`, up to receive time ``until``.
+
+    The live client runs the same state machine on the same frames in the same order (its
+    commands are on the tape too), so books, metrics and the staleness flag of every market
+    after each frame are the live ones.
 
     Args:
         tape: Tape folder or file.
         until: Aware datetime or UTC ns; lines received later are not applied.
+        on_frame: Called with each decoded frame and the stream after the stream handled it
+            (where the live client calls its ``on_frame`` hook).
 
     Returns:
         The stream state at ``until`` (books, stale set, metrics).
@@ -43,6 +54,8 @@ def replay(tape: str | Path, until: dt.datetime | int | None = None) -> BookStre
             stream.sent(obj)
         elif e.d == "in":
             stream.handle(obj)  # resync actions are what the live client did next; ignored here
+            if on_frame is not None:
+                on_frame(obj, stream)
     return stream
 
 
@@ -77,6 +90,7 @@ def book_json(book: OrderBook | None, ticker: str, *, stale: bool, at: str) -> d
         "at": at,
         "found": True,
         "stale": stale,
+        "locked": book.is_locked,
         "seq": book.last_seq,
         "yes_bids": [[_d(x.price_cc), _size(x.size_centi)] for x in book.levels("yes")],
         "no_bids": [[_d(x.price_cc), _size(x.size_centi)] for x in book.levels("no")],
@@ -93,4 +107,6 @@ def book_at(tape: str | Path, ticker: str, at: dt.datetime) -> dict[str, Any]:
     """The JSON view of ``ticker``'s book rebuilt from ``tape`` as of ``at``."""
     stream = replay(tape, at)
     book = stream.books.get(ticker)
-    return book_json(book, ticker, stale=ticker in stream.stale, at=at.isoformat())
+    out = book_json(book, ticker, stale=stream.is_stale(ticker), at=at.isoformat())
+    out["sync"] = stream.sync_report()  # gaps, locked books, resyncs over the tape so far
+    return out

@@ -16,6 +16,18 @@ Policy (kalshi-api.md §7.4-7.7):
   is applied even if its seq does not advance (whether it consumes a seq is undocumented).
 * A delta that would make a size negative or cross the book (best YES bid + best NO bid > $1)
   is rejected whole; that market is resynced.
+* A *locked* book (best YES bid + best NO bid exactly $1, after a delta or as a snapshot
+  arrives) is out of sync too: those two bids would have matched on the exchange, so a delta
+  was missed (§7.5). It is treated like a gap: the market is stale at once, ``get_snapshot``
+  is requested (resubscribe as the fallback, as for every resync) and ``metrics["locked"]``
+  counts it beside ``metrics["gap"]``. The snapshot that answers replaces the book and makes
+  it fresh again (unless it is locked itself).
+* Staleness is one flag per market, :meth:`BookStream.is_stale` (backed by
+  :attr:`BookStream.stale`), whatever the reason (gap, duplicate, crossed, negative, locked,
+  reconnect, no snapshot yet). Everything downstream (features, the paper and live brokers)
+  reads that flag, or takes books through :meth:`BookStream.fresh_book`, and never quotes,
+  fills or sends on a stale market. Offline replay (:mod:`kbayes.io.kalshi.replay`) runs this
+  same state machine over the tape, so it flags the same markets stale at the same frames.
 * Repeated resyncs without progress, an error answering ``get_snapshot``, and the terminal
   errors 10, 17, 25 escalate to unsubscribe + subscribe (a new sid and fresh snapshots).
 * After a reconnect (:meth:`~BookStream.reset`) sids and seqs are meaningless: every book is
@@ -30,6 +42,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from kbayes.market.book import BookError, OrderBook, SeqStatus, SeqTracker
+from kbayes.market.prices import cc_to_dollars
 
 ORDERBOOK = "orderbook_delta"
 TERMINAL_ERRORS = frozenset({10, 17, 25})
@@ -82,7 +95,8 @@ class BookStream:
         stale: Tickers whose book must not be used until their next snapshot.
         subs: Live subscriptions by sid.
         metrics: Counters: frames, malformed, gap, duplicate, out_of_order, crossed, negative,
-            bad_delta, resync_snapshot, resync_resubscribe, dropped_stale, error_<code>, …
+            locked, bad_delta, resync_snapshot, resync_resubscribe, dropped_stale,
+            error_<code>, …
         tickers: Last ``ticker`` message per market.
         trades: Recent ``trade`` messages.
         lifecycle: Recent ``market_lifecycle_v2``/``event_lifecycle`` messages.
@@ -141,6 +155,29 @@ class BookStream:
     def fresh_books(self) -> dict[str, OrderBook]:
         """Books that are in sync now."""
         return {t: b for t, b in self.books.items() if t not in self.stale}
+
+    def is_stale(self, ticker: str) -> bool:
+        """The one staleness flag of a market: True while its book must not be used.
+
+        True when the market has no book yet or is in :attr:`stale` (gap, duplicate, out of
+        order, crossed, negative size, locked, reconnect), until its next snapshot is applied.
+        """
+        return ticker in self.stale or ticker not in self.books
+
+    def fresh_book(self, ticker: str) -> OrderBook | None:
+        """The market's book when it is in sync, else ``None`` (the gate for quoting/filling)."""
+        return None if self.is_stale(ticker) else self.books[ticker]
+
+    SYNC_METRICS = (
+        "gap", "duplicate", "out_of_order", "locked", "crossed", "negative", "bad_snapshot",
+        "resync_snapshot", "resync_resubscribe", "resync_timeout",
+    )  # fmt: skip
+
+    def sync_report(self) -> dict[str, int]:
+        """Out-of-sync counters (gaps, locked books, ...) and how many markets are stale now."""
+        out = {k: self.metrics[k] for k in self.SYNC_METRICS}
+        out["stale_now"] = sum(self.is_stale(t) for t in self.books)
+        return out
 
     # --- frames -------------------------------------------------------------------------------
 
@@ -274,6 +311,8 @@ class BookStream:
         sub.tickers.add(ticker)
         sub.awaiting.discard(ticker)
         self.metrics["snapshots"] += 1
+        if book.is_locked:  # kept (it is what the exchange sent) but not trusted
+            return actions + self._on_locked(sub, frame, book, f"snapshot (seq {seq})")
         return actions
 
     def _on_orderbook_delta(self, frame: Mapping[str, Any], msg: Mapping[str, Any]) -> list[Resync]:
@@ -316,8 +355,24 @@ class BookStream:
             self.errors.append({"frame": dict(frame), "error": text})
             return self._resync(sub, {ticker}, f"{key}: {text}", False)
         self.metrics["deltas"] += 1
+        if book.is_locked:
+            return self._on_locked(sub, frame, book, f"delta (seq {seq})")
         sub.resyncs = 0
         return []
+
+    def _on_locked(
+        self, sub: Subscription, frame: Mapping[str, Any], book: OrderBook, where: str
+    ) -> list[Resync]:
+        """A locked book (bests sum to $1) is out of sync: stale now, resync like a gap."""
+        yes, no = (book.levels(side, 1)[0].price_cc for side in ("yes", "no"))  # both exist
+        text = (
+            f"{book.ticker}: locked book after {where}: best YES bid {cc_to_dollars(yes):.4f}"
+            f" + best NO bid {cc_to_dollars(no):.4f} = 1 (those bids would have matched)"
+        )
+        self.metrics["locked"] += 1
+        self.errors.append({"frame": dict(frame), "error": text})
+        self.stale.add(book.ticker)  # at once, even when the resync escalates
+        return self._resync(sub, {book.ticker}, f"locked: {text}", False)
 
     def _on_ticker(self, frame: Mapping[str, Any], msg: Mapping[str, Any]) -> list[Resync]:
         if msg.get("market_ticker"):

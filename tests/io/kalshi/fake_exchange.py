@@ -153,7 +153,8 @@ class FakeExchange:
     the next frame sent in reverse order), ``malformed`` (truncated JSON instead of the frame,
     seq consumed), ``error`` (an extra non-terminal error frame), ``terminal`` (extra error 25
     for the book sid), ``crossed`` (an extra in-sequence delta that crosses the book, not in
-    the truth), ``disconnect`` (the connection is aborted before this item).
+    the truth), ``locked`` (the same, but the added YES bid makes best YES + best NO exactly
+    $1), ``disconnect`` (the connection is aborted before this item).
     """
 
     def __init__(
@@ -333,10 +334,11 @@ class _Conn:
         elif item["kind"] == "delta":
             ref_delta(self.ex.truth[msg["market_ticker"]], msg)
 
-    def crossing_delta(self) -> dict[str, Any] | None:
+    def crossing_delta(self, by: Decimal = Decimal("0.01")) -> dict[str, Any] | None:
+        """A YES bid ``by`` above the implied YES ask (0: exactly at it, a locked book)."""
         for t, book in sorted(self.ex.truth.items()):
             if book["no"]:
-                p = Decimal(1) - max(book["no"]) + Decimal("0.01")
+                p = Decimal(1) - max(book["no"]) + by
                 if Decimal(0) < p < Decimal(1):
                     return {
                         "market_ticker": t,
@@ -388,8 +390,8 @@ class _Conn:
                         "msg": {"code": 25, "msg": "Subscription buffer overflow"},
                     }
                 )
-            if fault == "crossed":
-                bogus = self.crossing_delta()
+            if fault in ("crossed", "locked"):
+                bogus = self.crossing_delta(Decimal("0.01" if fault == "crossed" else 0))
                 if bogus is not None:
                     await self.send(
                         {

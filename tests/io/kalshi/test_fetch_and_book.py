@@ -147,6 +147,7 @@ def test_book_command_rebuilds_from_tape(tmp_path: Path, capsys) -> None:
     assert out["no_bids"] == [["0.4000", "5.00"]]
     assert out["best_yes_ask"] == ["0.6000", "5.00"] and out["spread"] == "0.2100"
     assert out["stale"] is False and out["seq"] == 2
+    assert out["locked"] is False and out["sync"]["locked"] == out["sync"]["gap"] == 0
     late = dt.datetime.fromtimestamp(t0 / 1e9 + 10, dt.UTC).isoformat()
     main(["book", "--tape", str(tmp_path / "tape"), "--ticker", ticker, "--at", late])
     assert json.loads(capsys.readouterr().out)["yes_bids"] == [["0.3800", "10.00"]]
