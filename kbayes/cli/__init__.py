@@ -211,6 +211,7 @@ def _cmd_record(args: argparse.Namespace, console: Console) -> int:
         )
     )  # fmt: skip
     console.print(f"recorded to {args.tape}: {dict(client.stream.metrics)} {client.metrics}")
+    console.print(f"book sync (gaps, locked books, resyncs): {client.stream.sync_report()}")
     return 0
 
 
