@@ -4,11 +4,7 @@ from kbayes.market.book import (
     BookError,
     Level,
     OrderBook,
-    SeqResult,
-    SeqStatus,
-    SeqTracker,
     Side,
-    parse_snapshot,
 )
 from kbayes.market.bracket import (
     Bracket,
@@ -91,9 +87,6 @@ __all__ = [
     "OrderBook",
     "PriceFormatError",
     "RawMessageRecord",
-    "SeqResult",
-    "SeqStatus",
-    "SeqTracker",
     "Side",
     "TradeRecord",
     "UnknownCityError",
@@ -113,7 +106,6 @@ __all__ = [
     "fill_fee",
     "fill_fee_cc",
     "fp_to_centi",
-    "parse_snapshot",
     "quadratic_fee_dollars",
     "schedule_for_series",
 ]

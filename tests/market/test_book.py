@@ -1,63 +1,39 @@
-"""Order book from snapshot + deltas, and the per-subscription seq tracker."""
+"""The domain order book: exact integer levels, signed changes, derived top of book.
+
+Wire payloads (REST/WS, legacy shapes) are tested in tests/io/kalshi/test_book_wire.py.
+"""
 
 from __future__ import annotations
 
-import json
-from decimal import Decimal
 from fractions import Fraction
-from pathlib import Path
-from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kbayes.market.book import (
-    BookError,
-    Level,
-    OrderBook,
-    SeqStatus,
-    SeqTracker,
-    Side,
-    parse_snapshot,
-)
+from kbayes.market.book import BookError, Level, OrderBook, Side
 
-WS_CAPTURE = Path("kalshi/protocol_captures/cockpit_ws_orderbook_stream.json")
-L2_DIR = Path("kalshi/ericzzhang_l2_sample")
-
-# §7.5 spec examples (they are NOT one sequence: the delta removes a level that isn't there).
-SPEC_SNAPSHOT = {
-    "market_ticker": "FED-23DEC-T3.00",
-    "market_id": "9b0f6b43-5b68-4f9f-9f02-9a2d1b8ac1a1",
-    "yes_dollars_fp": [["0.0800", "300.00"], ["0.2200", "333.00"]],
-    "no_dollars_fp": [["0.5400", "20.00"], ["0.5600", "146.00"]],
+# The §5.4 REST example in centi-cents / centi-contracts.
+YES = {
+    100: 20_000,
+    1500: 10_000,
+    2000: 5000,
+    2500: 2000,
+    3000: 1100,
+    3100: 1000,
+    3200: 1000,
+    3300: 1100,
+    3400: 900,
+    3500: 1100,
+    4100: 1000,
+    4200: 1300,
 }
-SPEC_DELTA = {
-    "market_ticker": "FED-23DEC-T3.00",
-    "price_dollars": "0.9600",
-    "delta_fp": "-54.00",
-    "side": "yes",
-    "ts_ms": 1669149841000,
-}
-# §5.4 REST example.
-REST_EXAMPLE = {
-    "orderbook_fp": {
-        "yes_dollars": [
-            ["0.0100", "200.00"], ["0.1500", "100.00"], ["0.2000", "50.00"], ["0.2500", "20.00"],
-            ["0.3000", "11.00"], ["0.3100", "10.00"], ["0.3200", "10.00"], ["0.3300", "11.00"],
-            ["0.3400", "9.00"], ["0.3500", "11.00"], ["0.4100", "10.00"], ["0.4200", "13.00"],
-        ],
-        "no_dollars": [
-            ["0.0100", "100.00"], ["0.1600", "3.00"], ["0.2500", "50.00"], ["0.2800", "19.00"],
-            ["0.3600", "5.00"], ["0.3700", "50.00"], ["0.3800", "300.00"], ["0.4400", "29.00"],
-            ["0.4500", "20.00"], ["0.5600", "17.00"],
-        ],
-    }
-}  # fmt: skip
+NO = {100: 10_000, 1600: 300, 2500: 5000, 2800: 1900, 3600: 500, 3700: 5000, 3800: 30_000,
+      4400: 2900, 4500: 2000, 5600: 1700}  # fmt: skip
 
 
-def test_rest_example_top_of_book() -> None:
-    book = OrderBook.from_snapshot(REST_EXAMPLE, ticker="X")
+def test_top_of_book_and_derived_quantities() -> None:
+    book = OrderBook("X", YES, NO)
     assert book.best_yes_bid == Level(4200, 1300)
     assert book.best_no_bid == Level(5600, 1700)
     assert book.best_yes_ask == Level(4400, 1700)  # 1 − 0.56, size of the best NO bid
@@ -73,73 +49,40 @@ def test_rest_example_top_of_book() -> None:
     assert not book.is_locked
 
 
-def test_snapshot_shapes_agree() -> None:
-    """Current REST/WS and legacy integer-cent shapes give the same book."""
-    ws = OrderBook.from_snapshot(SPEC_SNAPSHOT)
-    legacy_ws = {"yes": [[8, 300], [22, 333]], "no": [[54, 20], [56, 146]]}
-    legacy_rest = {
-        "orderbook": {
-            "yes": [[8, 300], [22, 333]],
-            "no": [[54, 20], [56, 146]],
-            "yes_dollars": [["0.080", 300], ["0.220", 333]],
-            "no_dollars": [["0.540", 20], ["0.560", 146]],
-        }
-    }
-    rest = {
-        "orderbook_fp": {
-            "yes_dollars": SPEC_SNAPSHOT["yes_dollars_fp"],
-            "no_dollars": SPEC_SNAPSHOT["no_dollars_fp"],
-        }
-    }
-    ticker = "FED-23DEC-T3.00"
-    for payload in (legacy_ws, legacy_rest, rest, rest["orderbook_fp"]):
-        assert OrderBook.from_snapshot(payload, ticker=ticker) == ws
-    assert ws.bids("yes") == {800: 30_000, 2200: 33_300}
-    # JSON numbers instead of strings are accepted too (3rd-party reports).
-    numeric = {
-        "yes_dollars_fp": [[0.08, 300], [0.22, 333]],
-        "no_dollars_fp": [[0.54, 20], [0.56, 146.0]],
-    }
-    assert OrderBook.from_snapshot(numeric, ticker=ticker) == ws
-
-
 def test_empty_sides_are_missing_not_zero() -> None:
-    only_no = OrderBook.from_snapshot({"market_ticker": "T", "no_dollars_fp": [["0.9400", "5.00"]]})
+    only_no = OrderBook("T", {}, {9400: 500})
     assert only_no.best_yes_bid is None and only_no.best_no_ask is None
     assert only_no.best_yes_ask == Level(600, 500)
     for value in (only_no.mid_cc, only_no.microprice_cc, only_no.spread_cc, only_no.imbalance):
         assert value is None
     empty = OrderBook("T")
     assert empty.is_empty and empty.best_yes_ask is None and empty.levels("no") == []
-    assert OrderBook.from_snapshot({"yes": None, "no": []}, ticker="T").is_empty
+    assert OrderBook("T", {800: 0}).is_empty  # a zero size is no level
 
 
-def test_deltas_current_and_legacy() -> None:
-    book = OrderBook.from_snapshot(SPEC_SNAPSHOT, seq=2)
-    book.apply_delta(
-        {
-            "market_ticker": "FED-23DEC-T3.00",
-            "price_dollars": "0.2200",
-            "delta_fp": "-33.00",
-            "side": "yes",
-        },
-        seq=3,
-    )
-    assert book.size_at("yes", 2200) == 30_000 and book.last_seq == 3
-    book.apply_delta({"price": 22, "delta": -300, "side": "yes"}, seq=4)  # legacy cents / count
-    assert book.best_yes_bid == Level(800, 30_000)
-    book.apply_delta({"price_dollars": "0.0300", "delta": 1079, "side": "yes"}, seq=5)  # ssmd mix
-    assert book.size_at(Side.YES, 300) == 107_900
-    book.apply_delta({"price_dollars": "0.5600", "delta_fp": "74.77", "side": "no"}, seq=6)
-    assert book.size_at("no", 5600) == 14_600 + 7_477  # fractional sizes stay exact
-
-
-def test_spec_delta_on_spec_snapshot_is_negative() -> None:
-    book = OrderBook.from_snapshot(SPEC_SNAPSHOT, seq=2)
+def test_change_is_atomic_and_names_the_market() -> None:
+    book = OrderBook("T", {800: 30_000}, {5400: 2000}, seq=2)
     before = book.copy()
-    with pytest.raises(BookError, match=r"FED-23DEC-T3\.00.*yes 0\.9600 \(seq 3\).*negative"):
-        book.apply_delta(SPEC_DELTA, seq=3)
-    assert book == before  # atomic: nothing changed
+    with pytest.raises(BookError, match=r"T: delta -54\.00 at yes 0\.9600 \(seq 3\).*negative"):
+        book.change("yes", 9600, -5400, seq=3)
+    assert book == before and book.last_seq == 2
+    with pytest.raises(BookError, match="side"):
+        book.change("maybe", 800, 1)
+    with pytest.raises(BookError, match="outside"):
+        book.change("no", 10_000, 1)
+    book.change(Side.YES, 800, -30_000, seq=4)
+    assert book.bids("yes") == {} and book.last_seq == 4
+
+
+def test_replace_is_a_whole_new_book() -> None:
+    book = OrderBook("T", {800: 300, 2200: 333}, {5600: 146}, seq=2)
+    book.replace({1000: 100}, {}, seq=7)
+    assert book.bids("yes") == {1000: 100} and book.bids("no") == {} and book.last_seq == 7
+    with pytest.raises(BookError, match=r"T snapshot \(seq 8\): negative size"):
+        book.replace({1000: -1}, {}, seq=8)
+    with pytest.raises(BookError, match="outside"):
+        book.replace({0: 1}, {}, seq=8)
+    assert book.bids("yes") == {1000: 100} and book.last_seq == 7
 
 
 def test_crossed_book_raises_and_locked_is_flagged() -> None:
@@ -160,160 +103,12 @@ def test_crossed_book_raises_and_locked_is_flagged() -> None:
     book.change("yes", 6000, 10)  # locked again by an added bid
     assert book.is_locked and book.copy().is_locked
     assert OrderBook("T", {6000: 1}, {4000: 1}).is_locked
+    before = book.copy()
+    with pytest.raises(BookError, match=r"crossed book after snapshot \(seq 11\)"):
+        book.replace({7000: 100}, {3100: 100}, seq=11)
+    assert book == before and book.is_locked  # atomic
     with pytest.raises(BookError, match="crossed"):
-        OrderBook.from_snapshot(
-            {
-                "market_ticker": "T",
-                "yes_dollars_fp": [["0.70", "1"]],
-                "no_dollars_fp": [["0.31", "1"]],
-            }
-        )
-
-
-def test_malformed_messages() -> None:
-    book = OrderBook.from_snapshot(SPEC_SNAPSHOT)
-    with pytest.raises(BookError, match="side"):
-        book.apply_delta({"price_dollars": "0.10", "delta_fp": "1", "side": "maybe"})
-    with pytest.raises(BookError, match="finer"):
-        book.apply_delta({"price_dollars": "0.12345", "delta_fp": "1", "side": "yes"})
-    with pytest.raises(BookError, match="is for"):
-        book.apply_delta({**SPEC_DELTA, "market_ticker": "OTHER"})
-    with pytest.raises(BookError, match="outside"):
-        parse_snapshot({"yes_dollars_fp": [["1.0000", "1"]]})
-    with pytest.raises(BookError, match="twice"):
-        parse_snapshot({"yes_dollars_fp": [["0.10", "1"], ["0.1000", "2"]]})
-    with pytest.raises(BookError, match="ticker"):
-        OrderBook.from_snapshot({"yes_dollars_fp": []})
-
-
-def test_use_yes_price_no_side() -> None:
-    # With use_yes_price, a NO level at 0.70 is a NO bid at 0.30, i.e. a YES ask at 0.70.
-    book = OrderBook.from_snapshot(
-        {"market_ticker": "T", "no_dollars_fp": [["0.7000", "5.00"]]}, use_yes_price=True
-    )
-    assert book.best_no_bid == Level(3000, 500) and book.best_yes_ask == Level(7000, 500)
-    book.apply_delta(
-        {"price_dollars": "0.7000", "delta_fp": "-5.00", "side": "no"}, use_yes_price=True
-    )
-    assert book.is_empty
-
-
-def test_resnapshot_replaces() -> None:
-    book = OrderBook.from_snapshot(SPEC_SNAPSHOT, seq=2)
-    book.apply_snapshot(
-        {"market_ticker": "FED-23DEC-T3.00", "yes_dollars_fp": [["0.1000", "1.00"]]}, seq=7
-    )
-    assert book.bids("yes") == {1000: 100} and book.bids("no") == {} and book.last_seq == 7
-
-
-# --- sequence tracker --------------------------------------------------------------------------
-
-
-def test_seq_tracker_statuses() -> None:
-    t = SeqTracker()
-    assert t.observe(1, 1).status is SeqStatus.FIRST
-    assert t.observe(1, 2).status is SeqStatus.OK
-    gap = t.observe(1, 5)
-    assert (gap.status, gap.expected, gap.missing, gap.in_sync) == (SeqStatus.GAP, 3, 2, False)
-    assert t.observe(1, 6).status is SeqStatus.OK  # re-anchored at 5
-    assert t.observe(1, 6).status is SeqStatus.DUPLICATE
-    assert t.observe(1, 3).status is SeqStatus.OUT_OF_ORDER  # a skipped one arriving late
-    assert t.observe(1, 3).status is SeqStatus.DUPLICATE  # ... and again
-    assert t.observe(1, 4).status is SeqStatus.OUT_OF_ORDER
-    assert t.observe(1, 2).status is SeqStatus.DUPLICATE
-    assert t.observe(2, 10).status is SeqStatus.FIRST  # sids are independent
-    assert t.observe(2, 9).status is SeqStatus.OUT_OF_ORDER  # before the anchor
-    assert t.gaps == 1 and t.missing_total == 2 and t.last_seq(1) == 6
-    assert t.counts[SeqStatus.DUPLICATE] == 3 and t.counts[SeqStatus.OUT_OF_ORDER] == 3
-    t.reset(1)
-    assert t.last_seq(1) is None and t.observe(1, 1).status is SeqStatus.FIRST
-    t.reset()
-    assert t.last_seq(2) is None
-
-
-# --- real captures -----------------------------------------------------------------------------
-
-
-@pytest.mark.realdata
-def test_rest_l2_sample(shared_data: Path) -> None:
-    files = sorted((shared_data / L2_DIR).glob("*.jsonl"))
-    assert files
-    books = {}
-    for line in files[0].read_text().splitlines():
-        rec = json.loads(line)
-        books[rec["ticker"]] = OrderBook.from_snapshot(rec["payload"], ticker=rec["ticker"])
-    assert len(books) == 6
-    b = books["KXHIGHNY-26AUG24-B82.5"]
-    assert b.best_yes_bid is not None and b.best_yes_bid.price_cc == 400  # 0.04
-    assert b.best_no_bid is not None and b.best_no_bid.price_cc == 9400  # 0.94
-    assert b.best_yes_ask is not None and b.best_yes_ask.price_cc == 600  # 0.06
-    assert b.best_yes_bid.size_centi == 19_921  # "199.21": fractional, exact
-    t85 = books["KXHIGHNY-26AUG24-T85"]  # no YES bids at all
-    assert t85.best_yes_bid is None and t85.mid_cc is None and t85.best_yes_ask is not None
-
-
-def _reference_replay(frames: list[dict[str, Any]]) -> dict[str, dict[str, dict[Decimal, Decimal]]]:
-    """Independent Decimal replay of the §7.5 algorithm, for comparison."""
-    books: dict[str, dict[str, dict[Decimal, Decimal]]] = {}
-    for fr in frames:
-        f, m = fr["frame"], fr["frame"].get("msg")
-        if f["type"] == "orderbook_snapshot":
-            books[m["market_ticker"]] = {
-                s: {Decimal(p): Decimal(q) for p, q in m.get(f"{s}_dollars_fp", [])}
-                for s in ("yes", "no")
-            }
-        elif f["type"] == "orderbook_delta":
-            lvl = books[m["market_ticker"]][m["side"]]
-            new = lvl.get(Decimal(m["price_dollars"]), Decimal(0)) + Decimal(m["delta_fp"])
-            if new:
-                lvl[Decimal(m["price_dollars"])] = new
-            else:
-                lvl.pop(Decimal(m["price_dollars"]))
-    return books
-
-
-@pytest.mark.realdata
-def test_ws_capture_replay(shared_data: Path) -> None:
-    capture = json.loads((shared_data / WS_CAPTURE).read_text())
-    frames: list[dict[str, Any]] = capture["frames"]
-    received = [fr["received_ms"] for fr in frames]
-    assert received == sorted(received)
-
-    tracker = SeqTracker()
-    books: dict[str, OrderBook] = {}
-    types: dict[str, int] = {}
-    for fr in frames:
-        f = fr["frame"]
-        types[f["type"]] = types.get(f["type"], 0) + 1
-        if "seq" in f:  # every sequenced frame, ``ok`` acks included, consumes a seq
-            result = tracker.observe(f["sid"], f["seq"])
-            if not result.in_sync:
-                print("seq problem:", result)
-        msg = f.get("msg")
-        if f["type"] == "orderbook_snapshot":
-            books[msg["market_ticker"]] = OrderBook.from_snapshot(msg, seq=f["seq"])
-        elif f["type"] == "orderbook_delta":
-            books[msg["market_ticker"]].apply_delta(msg, seq=f["seq"])  # raises on negative
-
-    assert types == {"subscribed": 1, "orderbook_snapshot": 12, "ok": 11, "orderbook_delta": 245}
-    assert len(books) == 12 and set(books) == set(capture["tickers"])
-    # One sid, seq 1..268 without a hole: 12 snapshots + 11 ok + 245 deltas. Zero gaps found.
-    assert tracker.counts == {SeqStatus.FIRST: 1, SeqStatus.OK: 267}
-    assert tracker.gaps == 0 and tracker.missing_total == 0 and tracker.last_seq(1) == 268
-    reference = _reference_replay(frames)
-    for ticker, book in books.items():
-        for side in ("yes", "no"):
-            assert all(size > 0 for size in book.bids(side).values())
-            expected = {int(p * 10_000): int(q * 100) for p, q in reference[ticker][side].items()}
-            assert dict(book.bids(side)) == expected, (ticker, side)
-        assert book.spread_cc is not None and book.spread_cc > 0  # never crossed nor locked
-
-    # Dropping one delta frame is reported as exactly one gap of one seq.
-    t = SeqTracker()
-    for fr in frames[:100] + frames[101:]:
-        if "seq" in fr["frame"]:
-            t.observe(fr["frame"]["sid"], fr["frame"]["seq"])
-    assert t.gaps == 1 and t.missing_total == 1
+        OrderBook("T", {7000: 1}, {3100: 1})
 
 
 # --- property: deltas then their inverses ------------------------------------------------------
@@ -351,14 +146,7 @@ def test_deltas_then_inverses_restore_the_book(
     original, deltas = case
     book = original.copy()
     for seq, (side, price, delta) in enumerate(deltas, start=1):
-        book.apply_delta(
-            {
-                "side": side.value,
-                "price_dollars": f"{Decimal(price) / 10_000:.4f}",
-                "delta_fp": f"{Decimal(delta) / 100:.2f}",
-            },
-            seq=seq,
-        )
+        book.change(side, price, delta, seq=seq)
         assert book.is_locked == (book.spread_cc == 0)
     for side, price, delta in reversed(deltas):
         book.change(side, price, -delta)  # every intermediate state was valid going forward

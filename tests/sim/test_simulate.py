@@ -16,8 +16,9 @@ import pandas as pd
 import pytest
 
 from kbayes.io.frames import conform
+from kbayes.io.kalshi.seq import SeqTracker
 from kbayes.io.store import DuckDBStore
-from kbayes.market.book import OrderBook, SeqTracker
+from kbayes.market.book import OrderBook
 from kbayes.market.cities import CITIES
 from kbayes.market.ladder import Ladder, event_date
 from kbayes.sim import SimConfig, SimResult, simulate, simulate_to_store

@@ -2,6 +2,7 @@
 
 * :mod:`.auth`: RSA-PSS request signing; :mod:`.ratelimit`: token buckets;
 * :mod:`.rest`: :class:`KalshiClient` / :class:`AsyncKalshiClient`; :mod:`.schema`: typed objects;
+* :mod:`.book_wire`: order-book payloads to books; :mod:`.seq`: the per-sid ``seq`` check;
 * :mod:`.stream`: books and seq per sid (no I/O); :mod:`.ws`: :class:`KalshiWebSocket`;
 * :mod:`.recorder`, :mod:`.replay`: ``kbayes record`` / ``kbayes book``; :mod:`.fetch`: backfill.
 """

@@ -31,6 +31,7 @@ from typing import Any
 import httpx
 
 from kbayes.io.kalshi.auth import Signer, signing_path
+from kbayes.io.kalshi.book_wire import book_from_snapshot
 from kbayes.io.kalshi.errors import (
     KalshiHTTPError,
     KalshiSchemaError,
@@ -293,7 +294,7 @@ class _Api:
         )
         body = yield call
         try:
-            return OrderBook.from_snapshot(body, ticker=ticker, use_yes_price=use_yes_price)
+            return book_from_snapshot(body, ticker=ticker, use_yes_price=use_yes_price)
         except BookError as exc:
             raise KalshiSchemaError(self._endpoint(call), str(exc), field="orderbook_fp") from exc
 

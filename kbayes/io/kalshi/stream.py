@@ -41,7 +41,9 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-from kbayes.market.book import BookError, OrderBook, SeqStatus, SeqTracker
+from kbayes.io.kalshi.book_wire import apply_delta, book_from_snapshot
+from kbayes.io.kalshi.seq import SeqStatus, SeqTracker
+from kbayes.market.book import BookError, OrderBook
 from kbayes.market.prices import cc_to_dollars
 
 ORDERBOOK = "orderbook_delta"
@@ -298,7 +300,7 @@ class BookStream:
                     everything = sub.tickers | self._books_of(sub) | {ticker}
                     return self._resync(sub, everything, str(result.status), True)
         try:
-            book = OrderBook.from_snapshot(msg, seq=seq, use_yes_price=sub.use_yes_price)
+            book = book_from_snapshot(msg, seq=seq, use_yes_price=sub.use_yes_price)
         except BookError as exc:
             self.metrics["bad_snapshot"] += 1
             self.errors.append({"frame": dict(frame), "error": str(exc)})
@@ -341,7 +343,7 @@ class BookStream:
                 return self._resync(sub, {ticker}, "delta for a market without snapshot", False)
             return []
         try:
-            book.apply_delta(msg, seq=seq, use_yes_price=sub.use_yes_price)
+            apply_delta(book, msg, seq=seq, use_yes_price=sub.use_yes_price)
         except BookError as exc:
             text = str(exc)
             key = (
