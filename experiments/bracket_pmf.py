@@ -11,9 +11,10 @@ times, metrics and splits, so the tables compare row for row):
   ``ukf.dtype`` is the precision of the filtering pass (the fit runs in float64);
 * ``pf``: the bootstrap particle filter on the same model at the UKF-fitted parameters, run
   on the events of ``pf.splits`` only (default the test split: it is slow on CPU);
-* ``market_last``: the ``baselines`` kind's normalised last trade (same code, same rows);
-* ``dirichlet_fusion`` / ``loglinear_pool``: ``market_last`` fused with the ``baselines``
-  kind's ``forecast_normal`` weather PMF, weights fitted per decision time on training events
+* ``market_last``: the normalised last trade of :mod:`models.baselines` (the ``baselines``
+  kind's code, same rows);
+* ``dirichlet_fusion`` / ``loglinear_pool``: ``market_last`` fused with the ``forecast_normal``
+  weather PMF of :mod:`models.baselines`, weights fitted per decision time on training events
   (an event-time without a weather PMF falls back to ``market_last``).
 
 Only data stamped before a decision instant enters its forecast (steps end on the instant;
@@ -31,12 +32,21 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
-from experiments.baselines import _decision_grid, _forecast_normal, _normalise, market_prices
 from kbayes.experiment.config import ConfigError
 from kbayes.experiment.data import EventDay
 from kbayes.experiment.registry import ExperimentKind, register_kind
 from kbayes.experiment.runner import RunContext, score_forecasts
 from kbayes.market.cities import city_of
+from kbayes.market.prices import CC_PER_CENT, CC_PER_DOLLAR
+from models.baselines import (
+    ForecastNormalParams,
+    daily_forecasts,
+    decision_grid,
+    forecast_normal_pmfs,
+    market_pmfs,
+    market_prices,
+    normalized_last_trade,
+)
 from models.bracket_pmf import (
     DAY_PROFILE,
     BracketPMFParams,
@@ -50,7 +60,6 @@ from models.bracket_pmf import (
     fit_params,
     loglinear_pool,
     natural_params,
-    normalized_last_trade,
     pf_tracker,
     stack_steps,
     track,
@@ -454,18 +463,30 @@ def run(ctx: RunContext) -> pd.DataFrame:
     use_weather = params["weather"]["channel"]
     need_weather = use_weather or bool({"dirichlet_fusion", "loglinear_pool"} & set(wanted))
     forecasts: dict[str, dict[tuple[str, str], np.ndarray]] = {}
-    floor = params["market"]["floor_cents"] * 100
+    floor = params["market"]["floor_cents"] * CC_PER_CENT
     with ctx.step("market prices"):
-        grid = _decision_grid(ctx)
+        grid = decision_grid(ctx.data.events, ctx.config.decision_times)
         trades = ctx.data.trades()
-        market = _normalise(grid, market_prices(grid, trades, None, floor))
+        market = market_pmfs(grid, market_prices(grid, trades, None, floor), floor)
     if "market_last" in wanted:
         forecasts["market_last"] = market
     weather: dict[tuple[str, str], np.ndarray] = {}
     if need_weather:
         with ctx.step("weather PMF (forecast_normal)"):
-            wx_params = {k: v for k, v in params["weather"].items() if k != "channel"}
-            weather = _forecast_normal(ctx, wx_params)
+            wx = ForecastNormalParams(
+                **{k: v for k, v in params["weather"].items() if k != "channel"}
+            )
+            fn = forecast_normal_pmfs(
+                ctx.data.events,
+                ctx.config.decision_times,
+                daily_forecasts(ctx.data.store, wx.provider),
+                wx,
+            )
+            if fn.sigmas is not None:
+                ctx.fitted["forecast_normal_sigma_f"] = fn.sigmas
+            for text in fn.pmfs.notes:
+                ctx.note(text)
+            weather = fn.pmfs.pmfs
     fusions = [m for m in ("dirichlet_fusion", "loglinear_pool") if m in wanted]
     if fusions:
         with ctx.step("fusion baselines"):
@@ -504,7 +525,7 @@ def run(ctx: RunContext) -> pd.DataFrame:
             )
     if paths:
         with ctx.step("plots"):
-            _plot_days(ctx, steps, paths, floor / 10_000)
+            _plot_days(ctx, steps, paths, floor / CC_PER_DOLLAR)
     return out
 
 

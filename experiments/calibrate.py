@@ -1,8 +1,8 @@
 """Experiment kind ``calibrate``: calibration maps fitted on the training split to a PMF source.
 
-The source PMFs are produced by the ``baselines`` kind's own code (``source``: ``market_last``
-by default, or ``market_vwap30``, ``forecast_normal``, ``climatology``), so they equal that
-kind's rows exactly. For every decision time (or pooled over decision times when
+The source PMFs are :mod:`models.baselines`, the ``baselines`` kind's code (``source``:
+``market_last`` by default, or ``market_vwap30``, ``forecast_normal``, ``climatology``), so they
+equal that kind's rows exactly. For every decision time (or pooled over decision times when
 ``per_decision_time`` is false) maps are fitted on the *training* events only and applied to
 every event; the runner scores each model per split, so the test rows are out of sample:
 
@@ -23,13 +23,11 @@ and after on the test split, and reliability diagrams (all brackets, test split)
 from __future__ import annotations
 
 import copy
-import dataclasses
 from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 
-from experiments import baselines
 from kbayes.calibration import (
     apply_beta,
     apply_dirichlet,
@@ -53,6 +51,7 @@ from kbayes.scoring import (
     reliability_bins,
     write_reliability_png,
 )
+from models import baselines
 
 MAPS = ("temperature", "dirichlet", "platt", "beta", "isotonic")
 BINARY_MAPS = ("platt", "beta", "isotonic")
@@ -81,7 +80,7 @@ def source_forecasts(ctx: RunContext, source: str) -> pd.DataFrame:
     """The source PMFs, computed by the ``baselines`` kind with only that model enabled."""
     params = {**copy.deepcopy(baselines.DEFAULTS), **copy.deepcopy(ctx.params["source_params"])}
     params["models"] = [source]
-    return baselines.run(dataclasses.replace(ctx, params=params))
+    return baselines.baseline_forecasts(ctx, params)
 
 
 def _binary(

@@ -33,7 +33,6 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtr
 
-from experiments.baselines import climatology_pmf
 from kbayes.experiment.data import OFFICIAL_SOURCE_PRIORITY
 from kbayes.experiment.registry import ExperimentKind, register_kind
 from kbayes.experiment.runner import RunContext
@@ -49,6 +48,7 @@ from kbayes.scoring import (
     write_pit_png,
     write_reliability_png,
 )
+from models.baselines import climatology_pmf
 from models.tmax_ar.baseline import BaselineWarning, baseline_paths, fit_diurnal
 from models.tmax_ar.fit import FitConfig, diagnostics_summary, fit_nuts, save_idata
 from models.tmax_ar.gap import fit_gap

@@ -11,18 +11,17 @@ One idea per module:
 * :mod:`~models.bracket_pmf.live`: the UKF step packed and compiled for live use;
 * :mod:`~models.bracket_pmf.steps`: trades / book / weather PMFs to step features;
 * :mod:`~models.bracket_pmf.fit`: maximum marginal likelihood with optax;
-* :mod:`~models.bracket_pmf.baselines`: normalised last trade, Dirichlet fusion,
-  log-linear pool.
+* :mod:`~models.bracket_pmf.fusion`: the Dirichlet fusion and log-linear pool of the market
+  and weather PMFs (the single-source baselines are :mod:`models.baselines`).
 """
 
-from models.bracket_pmf.baselines import (
+from models.bracket_pmf.fit import FitResult, batch_log_likelihood, count_rows, fit_params
+from models.bracket_pmf.fusion import (
     dirichlet_fusion,
     fit_dirichlet_fusion,
     fit_loglinear_pool,
     loglinear_pool,
-    normalized_last_trade,
 )
-from models.bracket_pmf.fit import FitResult, batch_log_likelihood, count_rows, fit_params
 from models.bracket_pmf.model import (
     DT_FLOOR,
     BracketStep,
@@ -83,7 +82,6 @@ __all__ = [
     "loglinear_pool",
     "market_noise_var",
     "natural_params",
-    "normalized_last_trade",
     "num_obs_rows",
     "operational_time",
     "pad_steps",

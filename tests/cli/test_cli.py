@@ -9,8 +9,8 @@ import pytest
 import yaml
 
 from kbayes.cli import main
-from tests.experiment.test_baselines_fixture import _config
-from tests.experiment.test_baselines_fixture import fixture_store as fixture_store
+from tests.experiment.test_baselines_kind import _config
+from tests.experiment.test_baselines_kind import fixture_store as fixture_store
 
 
 def test_help_lists_subcommands(capsys: pytest.CaptureFixture[str]) -> None:
@@ -30,7 +30,7 @@ def test_run_writes_results(fixture_store: Path, tmp_path: Path) -> None:
     assert set(res["model"]) == {"market_last", "market_vwap30", "climatology", "forecast_normal"}
 
 
-def test_bad_config_exits_2_and_names_the_key(
+def test_bad_config_exits_3_and_names_the_file_and_key(
     fixture_store: Path,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
@@ -39,8 +39,9 @@ def test_bad_config_exits_2_and_names_the_key(
     raw["decision_times"] = ["8am"]
     cfg = tmp_path / "bad.yaml"
     cfg.write_text(yaml.safe_dump(raw))
-    assert main(["run", str(cfg)]) == 2
-    assert "8am" in capsys.readouterr().err
+    assert main(["run", str(cfg)]) == 3
+    err = capsys.readouterr().err
+    assert "8am" in err and str(cfg) in err and "decision_times" in err
 
 
 def test_data_summary(fixture_store: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -50,5 +51,6 @@ def test_data_summary(fixture_store: Path, capsys: pytest.CaptureFixture[str]) -
 
 
 def test_missing_store_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["data", "summary", "--store", str(tmp_path / "none.duckdb")]) == 2
+    assert main(["data", "summary", "--store", str(tmp_path / "none.duckdb")]) == 4
     assert "does not exist" in capsys.readouterr().err
+    assert not (tmp_path / "none.duckdb").exists()

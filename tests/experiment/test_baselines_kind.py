@@ -1,4 +1,4 @@
-"""The baselines experiment on a tiny hand-made store gives hand-computed scores."""
+"""The ``baselines`` kind end to end on a tiny hand-made store gives hand-computed scores."""
 
 from __future__ import annotations
 

@@ -1,8 +1,5 @@
-"""Baseline bracket PMFs in the tracker's output interface (a PMF over the ladder).
+"""Fusion baselines: the market PMF and a weather PMF pooled into one bracket PMF.
 
-* :func:`normalized_last_trade`: ``p_k = max(c_k, floor) / sum_j max(c_j, floor)`` from the
-  last trade price ``c_k`` of each bracket (``floor`` when it never traded): the market
-  reference of the ``baselines`` kind.
 * :func:`dirichlet_fusion`: treat the market PMF and a weather PMF as pseudo-observations of a
   Dirichlet with a flat prior (Gelman et al. 2013, sec. 5.3 conjugacy):
   ``p = (n_m p_m + n_w p_w + a_0) / (n_m + n_w + K a_0)``, i.e. the posterior mean with
@@ -10,8 +7,9 @@
 * :func:`loglinear_pool`: the logarithmic opinion pool (Genest & Zidek 1986)
   ``p ∝ p_m^a p_w^b``, externally Bayesian, sharpening when ``a + b > 1``.
 
-The weights of the last two are fitted per decision time on training events by minimising
-log loss over a grid (:func:`fit_dirichlet_fusion`, :func:`fit_loglinear_pool`).
+The weights are fitted per decision time on training events by minimising log loss over a
+grid (:func:`fit_dirichlet_fusion`, :func:`fit_loglinear_pool`). The market PMF itself (the
+normalised last trade) is :func:`models.baselines.normalized_last_trade`.
 """
 
 from __future__ import annotations
@@ -25,14 +23,6 @@ from models.bracket_pmf.pmf import PMF_EPS
 
 def _clip(p: np.ndarray, eps: float = PMF_EPS) -> np.ndarray:
     p = np.maximum(np.nan_to_num(np.asarray(p, dtype=float), nan=0.0), eps)
-    return p / p.sum(axis=-1, keepdims=True)
-
-
-def normalized_last_trade(prices: np.ndarray, floor: float = 0.01) -> np.ndarray:
-    """Last-trade prices (probability units, ``NaN`` = never traded) floored and normalised."""
-    p = np.asarray(prices, dtype=float)
-    p = np.where(np.isfinite(p), p, floor)
-    p = np.maximum(p, floor)
     return p / p.sum(axis=-1, keepdims=True)
 
 
