@@ -1,14 +1,10 @@
 """Config-driven experiments: validated configs, data loading, kinds, scoring and reports."""
 
-from kbayes.experiment.config import (
-    ConfigError,
-    DecisionTime,
-    ExperimentConfig,
-    load_config,
-    parse_config,
-)
+from kbayes.experiment.config import DecisionTime, ExperimentConfig, load_config, parse_config
+from kbayes.experiment.context import RunContext
+from kbayes.experiment.errors import ConfigError
 from kbayes.experiment.registry import ExperimentKind, get_kind, known_kinds, register_kind
-from kbayes.experiment.runner import RunContext, run_experiment, score_forecasts
+from kbayes.experiment.runner import run_experiment, score_forecasts
 
 __all__ = [
     "ConfigError",

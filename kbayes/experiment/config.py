@@ -31,14 +31,12 @@ from typing import Any
 
 import yaml
 
+from kbayes.experiment.errors import ConfigError
+from kbayes.experiment.registry import get_kind, known_kinds
 from kbayes.market.cities import UnknownCityError, city_of
 
 DEFAULT_DECISION_TIMES = ("T-1 20:00", "08:00", "11:00", "14:00", "17:00")
 _DT_RE = re.compile(r"^(?:T-(?P<back>\d+)\s+)?(?P<h>\d{1,2}):(?P<m>\d{2})$")
-
-
-class ConfigError(ValueError):
-    """An invalid experiment config; the message names the key and the value."""
 
 
 @dataclass(frozen=True)
@@ -161,8 +159,6 @@ def parse_config(raw: dict[str, Any], base_dir: Path | None = None) -> Experimen
     for key in ("kind", "data", "split"):
         if key not in raw:
             raise ConfigError(f"config: missing required key {key!r}")
-    from kbayes.experiment.registry import known_kinds
-
     kind = raw["kind"]
     if kind not in known_kinds():
         raise ConfigError(f"kind: {kind!r} is not an experiment kind; known: {known_kinds()}")
@@ -192,6 +188,9 @@ def parse_config(raw: dict[str, Any], base_dir: Path | None = None) -> Experimen
     sim = data_raw.get("sim") or {}
     if not isinstance(sim, dict):
         raise ConfigError(f"data.sim: expected a mapping, got {sim!r}")
+    if source == "sim":
+        sim = _sim_kwargs(sim)
+        sim_config(sim, seed)  # every value is checked now, before anything is created
     start = _date(data_raw["start"], "data.start") if data_raw.get("start") else None
     end = _date(data_raw["end"], "data.end") if data_raw.get("end") else None
     if start and end and end < start:
@@ -228,8 +227,6 @@ def parse_config(raw: dict[str, Any], base_dir: Path | None = None) -> Experimen
     params = raw.get("params") or {}
     if not isinstance(params, dict):
         raise ConfigError(f"params: expected a mapping, got {params!r}")
-    from kbayes.experiment.registry import get_kind
-
     get_kind(kind).validate_params(params)
     name = str(raw.get("name") or kind)
     output = raw.get("output") or f"runs/{name}"
@@ -238,13 +235,144 @@ def parse_config(raw: dict[str, Any], base_dir: Path | None = None) -> Experimen
     )
 
 
+def _sim_kwargs(sim: dict[str, Any]) -> dict[str, Any]:
+    """``data.sim`` checked key by key and typed (dates, city tuples), as ``SimConfig`` takes it."""
+    from dataclasses import fields
+
+    from kbayes.sim import SimConfig
+    from kbayes.sim.climate import CLIMATE
+    from kbayes.sim.market import MarketParams
+
+    allowed = {f.name: f.default for f in fields(SimConfig)}
+    _unknown(sim, set(allowed), "data.sim")
+    out: dict[str, Any] = {}
+    for key, value in sim.items():
+        where = f"data.sim.{key}"
+        ref = allowed[key]
+        if key == "start":
+            out[key] = _date(value, where)
+        elif key == "cities":
+            if not isinstance(value, list | tuple) or not value:
+                raise ConfigError(f"{where}: {value!r} must be a non-empty list of city keys")
+            keys = []
+            for c in value:
+                try:
+                    k = city_of(c).key
+                except UnknownCityError as exc:
+                    raise ConfigError(f"{where}: {exc.args[0]}") from exc
+                if k not in CLIMATE:
+                    raise ConfigError(
+                        f"{where}: {c!r} has no simulator climate; simulated: {sorted(CLIMATE)}"
+                    )
+                keys.append(k)
+            out[key] = tuple(keys)
+        elif key == "market":
+            if not isinstance(value, dict):
+                raise ConfigError(f"{where}: expected a mapping, got {value!r}")
+            market = {f.name: f.default for f in fields(MarketParams)}
+            _unknown(value, set(market), where)
+            for k, v in value.items():
+                if not _same_type(v, market[k]):
+                    raise ConfigError(
+                        f"{where}.{k}: {v!r} must be of type {type(market[k]).__name__}"
+                    )
+            out[key] = MarketParams(**value)
+        elif not _same_type(value, ref):
+            raise ConfigError(f"{where}: {value!r} must be of type {type(ref).__name__}")
+        elif isinstance(ref, int) and value < (0 if key in ("seed", "n_prior_years") else 1):
+            what = "non-negative" if key in ("seed", "n_prior_years") else "positive"
+            raise ConfigError(f"{where}: {value!r} must be a {what} integer")
+        else:
+            out[key] = value
+    return out
+
+
+def _same_type(value: Any, ref: Any) -> bool:
+    if isinstance(ref, bool) or isinstance(value, bool):
+        return isinstance(value, bool) and isinstance(ref, bool)
+    if isinstance(ref, float):
+        return isinstance(value, int | float)
+    return isinstance(value, type(ref))
+
+
+def sim_config(sim: dict[str, Any], seed: int) -> Any:
+    """The :class:`kbayes.sim.SimConfig` of checked ``data.sim`` values (the config's seed
+    unless ``data.sim.seed`` is given).
+
+    Raises:
+        ConfigError: a combination the simulator refuses (e.g. ``knot_minutes``).
+    """
+    from kbayes.sim import SimConfig
+
+    kwargs = {"seed": seed, **sim}
+    try:
+        return SimConfig(**kwargs)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"data.sim: {exc}") from exc
+
+
+class _Loader(yaml.SafeLoader):
+    """YAML 1.1 as PyYAML reads it, with the mistakes it hides turned into errors."""
+
+
+def _mapping(loader: _Loader, node: yaml.MappingNode) -> dict[Any, Any]:
+    loader.flatten_mapping(node)
+    seen: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node)
+        line = key_node.start_mark.line + 1
+        if key in seen:
+            raise ConfigError(
+                f"line {line}: duplicate key {key!r} (first on line {seen[key]}); "
+                "YAML would keep only the last"
+            )
+        seen[key] = line
+    return loader.construct_mapping(node)
+
+
+def _timestamp(loader: _Loader, node: yaml.ScalarNode) -> Any:
+    try:
+        return loader.construct_yaml_timestamp(node)
+    except ValueError as exc:
+        raise ConfigError(
+            f"line {node.start_mark.line + 1}: {node.value!r} is not a valid date ({exc})"
+        ) from exc
+
+
+def _int(loader: _Loader, node: yaml.ScalarNode) -> int:
+    value = loader.construct_yaml_int(node)
+    if ":" in str(node.value):  # YAML 1.1 base 60: 14:00 is 840
+        raise ConfigError(
+            f"line {node.start_mark.line + 1}: {node.value} unquoted is read by YAML as the "
+            f'number {value} (base-60 minutes); quote it: "{node.value}"'
+        )
+    return value
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
+_Loader.add_constructor("tag:yaml.org,2002:int", _int)
+
+
+def read_yaml(text: str) -> Any:
+    """Parse config YAML; a duplicate key, an impossible date or an unquoted ``HH:MM`` (base
+    60 in YAML 1.1) is a :class:`ConfigError` naming its line."""
+    try:
+        return yaml.load(text, Loader=_Loader)  # a SafeLoader subclass: no arbitrary objects
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"not valid YAML: {' '.join(str(exc).split())}") from exc
+
+
 def load_config(path: str | Path) -> ExperimentConfig:
-    """Read and validate a YAML config file."""
+    """Read and validate a YAML config file.
+
+    Raises:
+        ConfigError: the message starts with the file's path.
+    """
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file {str(path)!r} does not exist")
     try:
-        raw = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
-    return parse_config(raw, base_dir=Path.cwd())
+        return parse_config(read_yaml(path.read_text()), base_dir=Path.cwd())
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from exc

@@ -6,6 +6,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from kbayes.experiment.errors import ConfigError
+
+ENTRY_POINT_GROUP = "kbayes.kinds"
 _KINDS: dict[str, ExperimentKind] = {}
 
 
@@ -35,8 +38,6 @@ class ExperimentKind:
 
 
 def _check(given: dict[str, Any], defaults: dict[str, Any], where: str) -> None:
-    from kbayes.experiment.config import ConfigError
-
     for key, value in given.items():
         if key not in defaults:
             raise ConfigError(f"{where}.{key}: unknown parameter; allowed: {sorted(defaults)}")
@@ -67,23 +68,38 @@ def _merge(defaults: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
 
 
 def register_kind(kind: ExperimentKind) -> ExperimentKind:
+    """Make ``kind`` known to configs (a plugin module calls this when imported)."""
     _KINDS[kind.name] = kind
     return kind
 
 
-def _load_builtin() -> None:
-    import experiments  # noqa: F401  (registers the built-in kinds)
+def load_entry_point_kinds(group: str = ENTRY_POINT_GROUP) -> list[str]:
+    """Import the modules that installed packages declare under the ``kbayes.kinds`` entry-point
+    group (each registers its kinds when imported); returns the entry points' names.
+
+    kbayes itself imports no kind: the ``kbayes`` command registers the kinds that ship with it
+    (``experiments/``) and calls this for the ones other packages add.
+    """
+    from importlib.metadata import entry_points
+
+    names = []
+    for ep in entry_points(group=group):
+        ep.load()
+        names.append(ep.name)
+    return names
 
 
 def known_kinds() -> list[str]:
-    _load_builtin()
+    """Names of the registered kinds."""
     return sorted(_KINDS)
 
 
 def get_kind(name: str) -> ExperimentKind:
-    _load_builtin()
-    if name not in _KINDS:
-        from kbayes.experiment.config import ConfigError
+    """The registered kind ``name``.
 
-        raise ConfigError(f"kind: {name!r} is not an experiment kind; known: {sorted(_KINDS)}")
+    Raises:
+        ConfigError: No kind of that name is registered.
+    """
+    if name not in _KINDS:
+        raise ConfigError(f"kind: {name!r} is not an experiment kind; known: {known_kinds()}")
     return _KINDS[name]

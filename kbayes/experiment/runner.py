@@ -6,23 +6,21 @@ here, once, for every kind, so tables from different kinds compare row for row.
 
 from __future__ import annotations
 
-import contextlib
-import datetime as dt
 import subprocess
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 from rich.console import Console
 
 from kbayes import __version__
-from kbayes.experiment.config import ExperimentConfig
+from kbayes.experiment.config import ExperimentConfig, sim_config
+from kbayes.experiment.context import RunContext
 from kbayes.experiment.data import ExperimentData, load_events
+from kbayes.experiment.errors import ConfigError
 from kbayes.experiment.registry import get_kind
-from kbayes.io.store import DuckDBStore
+from kbayes.io.store import DuckDBStore, Store
 from kbayes.scoring import score_table
 
 RESULT_COLUMNS = [
@@ -39,87 +37,59 @@ RESULT_COLUMNS = [
 ]
 SPLITS = ("train", "test", "all")
 
+# Imports a data folder into a store (``data.source: path``); the CLI passes one that shows
+# progress and prints the skip report; the default runs :func:`kbayes.io.ingest.run_import`.
+Importer = Callable[[Path, DuckDBStore], object]
 
-@dataclass
-class RunContext:
-    """What a kind's ``run`` receives."""
+__all__ = ["RESULT_COLUMNS", "Importer", "RunContext", "run_experiment", "score_forecasts"]
 
-    config: ExperimentConfig
-    data: ExperimentData
-    params: dict[str, Any]
-    out_dir: Path
-    console: Console
-    notes: list[str] = field(default_factory=list)
-    fitted: dict[str, Any] = field(default_factory=dict)
-    timings: dict[str, float] = field(default_factory=dict)
 
-    tables: dict[str, tuple[str, pd.DataFrame]] = field(default_factory=dict)
-    plots: list[str] = field(default_factory=list)
+def _plain_import(root: Path, store: DuckDBStore) -> object:
+    from kbayes.io.ingest import run_import
 
-    def add_table(self, name: str, df: pd.DataFrame, title: str) -> None:
-        """An extra result table (written as ``<name>.csv`` and shown in the report)."""
-        self.tables[name] = (title, df)
+    return run_import(root, store)
 
-    def add_plot(self, filename: str) -> None:
-        """A PNG the kind wrote into ``out_dir``, to be linked from the report."""
-        self.plots.append(filename)
 
-    def note(self, text: str) -> None:
-        """Something the report should say (missing data, defaults used)."""
-        self.notes.append(text)
-        self.console.log(f"[yellow]note[/]: {text}")
+def check_data(config: ExperimentConfig) -> None:
+    """Fail before anything is created when the config's data cannot be opened.
 
-    @contextlib.contextmanager
-    def step(self, name: str) -> Iterator[None]:
-        t0 = time.perf_counter()
-        with self.console.status(f"{name} ..."):
-            yield
-        self.timings[name] = time.perf_counter() - t0
-        self.console.log(f"{name}: {self.timings[name]:.1f} s")
+    Raises:
+        ConfigError: ``data.store`` missing (``source: store``) or ``data.path`` not a folder.
+    """
+    src = config.data
+    if src.source == "store" and not Path(src.store).is_file():
+        raise ConfigError(
+            f"data.store: {src.store!r} does not exist; import data first with `kbayes data import`"
+        )
+    if src.source == "path" and not Path(src.path).is_dir():
+        raise ConfigError(f"data.path: {src.path!r} is not a folder")
 
 
 def open_store(
-    config: ExperimentConfig, out_dir: Path, console: Console
+    config: ExperimentConfig,
+    out_dir: Path,
+    console: Console,
+    import_data: Importer = _plain_import,
 ) -> tuple[DuckDBStore, dict]:
     """The store an experiment reads, plus a description of the data for the manifest."""
+    check_data(config)
     src = config.data
     if src.source == "sim":
-        from kbayes.sim import SimConfig, simulate_to_store
+        from kbayes.sim import simulate_to_store
 
-        sim_kwargs = dict(src.sim)
-        sim_kwargs.setdefault("seed", config.seed)
-        try:
-            sim_config = SimConfig(**_coerce_sim(sim_kwargs))
-        except TypeError as exc:
-            from kbayes.experiment.config import ConfigError
-
-            raise ConfigError(f"data.sim: {exc}") from exc
         store = DuckDBStore(":memory:")
         with console.status("simulating market days ..."):
-            simulate_to_store(store, sim_config)
-        return store, {"source": "sim", "sim": {k: str(v) for k, v in sim_kwargs.items()}}
+            simulate_to_store(store, sim_config(src.sim, config.seed))
+        sim_desc = {"seed": config.seed, **src.sim}
+        return store, {"source": "sim", "sim": {k: str(v) for k, v in sim_desc.items()}}
     if src.source == "store":
-        path = Path(src.store)
-        if not path.is_file():
-            from kbayes.experiment.config import ConfigError
-
-            raise ConfigError(
-                f"data.store: {str(path)!r} does not exist; import data first "
-                "with `kbayes data import`"
-            )
-        store = DuckDBStore(path, read_only=True)
-        return store, {"source": "store", "store": str(path), "files": _import_hashes(store)}
+        store = DuckDBStore(src.store, read_only=True)
+        return store, {"source": "store", "store": src.store, "files": _import_hashes(store)}
     # source == "path": import (incrementally) into a store, then read it.
-    from kbayes.cli.progress import import_with_progress
-
     root = Path(src.path)
-    if not root.is_dir():
-        from kbayes.experiment.config import ConfigError
-
-        raise ConfigError(f"data.path: {str(root)!r} is not a folder")
     store_path = Path(src.store) if src.store else out_dir / "store.duckdb"
     store = DuckDBStore(store_path)
-    import_with_progress(root, store, console)
+    import_data(root, store)
     return store, {
         "source": "path",
         "path": str(root),
@@ -128,16 +98,7 @@ def open_store(
     }
 
 
-def _coerce_sim(kwargs: dict[str, Any]) -> dict[str, Any]:
-    out = dict(kwargs)
-    if "start" in out and isinstance(out["start"], str):
-        out["start"] = dt.date.fromisoformat(out["start"])
-    if "cities" in out and isinstance(out["cities"], list):
-        out["cities"] = tuple(out["cities"])
-    return out
-
-
-def _import_hashes(store: DuckDBStore) -> dict[str, str]:
+def _import_hashes(store: Store) -> dict[str, str]:
     log = store.read("import_log")
     return dict(zip(log["source_file"], log["sha256"], strict=True))
 
@@ -209,14 +170,24 @@ def run_experiment(
     config: ExperimentConfig,
     out: str | Path | None = None,
     console: Console | None = None,
+    import_data: Importer = _plain_import,
 ) -> tuple[pd.DataFrame, Path]:
-    """Run a validated config end to end; returns the results table and the output folder."""
+    """Run a validated config end to end; returns the results table and the output folder.
+
+    Args:
+        config: A config from :func:`kbayes.experiment.config.parse_config`.
+        out: Output folder (default: the config's ``output``); created only once the config's
+            kind and data are known to be usable.
+        console: Where progress goes (stderr by default).
+        import_data: Imports ``data.path`` into the store (``data.source: path``).
+    """
     console = console or Console(stderr=True)
     t0 = time.perf_counter()
     out_dir = Path(out or config.output)
-    out_dir.mkdir(parents=True, exist_ok=True)
     kind = get_kind(config.kind)
-    store, data_desc = open_store(config, out_dir, console)
+    check_data(config)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    store, data_desc = open_store(config, out_dir, console, import_data)
     try:
         data = load_events(
             store,

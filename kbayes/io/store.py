@@ -30,7 +30,20 @@ _IMPORT_ISSUES = (
 )
 
 
-class StoreLockedError(RuntimeError):
+class StoreError(RuntimeError):
+    """A store that cannot be opened: missing, not a DuckDB file, or locked.
+
+    Attributes:
+        path: The store file.
+        read_only: Whether it was being opened read-only.
+    """
+
+    def __init__(self, message: str, path: str = "", read_only: bool = False) -> None:
+        super().__init__(message)
+        self.path, self.read_only = path, read_only
+
+
+class StoreLockedError(StoreError):
     """Another process holds the store file open for writing (or we need to write)."""
 
 
@@ -73,16 +86,28 @@ class DuckDBStore:
     def __init__(self, path: str | Path = ":memory:", read_only: bool = False) -> None:
         self.path = str(path)
         if self.path != ":memory:":
+            if read_only and not Path(self.path).is_file():
+                raise StoreError(f"store {self.path!r} does not exist", self.path, read_only)
+            if Path(self.path).is_dir():
+                raise StoreError(f"store {self.path!r} is a folder, not a file", self.path)
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         try:
             self.con = duckdb.connect(self.path, read_only=read_only)
         except duckdb.IOException as exc:
-            if "lock" in str(exc).lower():
+            text = str(exc)
+            if "lock" in text.lower():
                 raise StoreLockedError(
-                    f"store {self.path!r} is in use by another process; close it, or open it "
-                    "read-only (data.source: store) from both"
+                    f"store {self.path!r} is in use by another process", self.path, read_only
                 ) from exc
-            raise
+            if "not a valid DuckDB database" in text:
+                raise StoreError(
+                    f"store {self.path!r} is not a DuckDB database", self.path, read_only
+                ) from exc
+            raise StoreError(
+                f"store {self.path!r} cannot be opened: {text.splitlines()[0]}",
+                self.path,
+                read_only,
+            ) from exc
         self.con.execute("SET TimeZone = 'UTC'")
         if not read_only:
             for rt in RECORD_TYPES:

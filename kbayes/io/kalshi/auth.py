@@ -66,7 +66,8 @@ class Signer:
         try:
             key = serialization.load_pem_private_key(pem, password=password)
         except (ValueError, TypeError) as exc:
-            raise AuthError(f"cannot load the Kalshi private key: {exc}") from exc
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise AuthError(f"cannot load the Kalshi private key: {first}") from exc
         return cls(key_id, key)  # type: ignore[arg-type]
 
     @classmethod
@@ -75,8 +76,17 @@ class Signer:
         try:
             pem = Path(path).expanduser().read_bytes()
         except OSError as exc:
-            raise AuthError(f"cannot read the Kalshi private key {str(path)!r}: {exc}") from exc
-        return cls.from_pem(key_id, pem)
+            why = exc.strerror or type(exc).__name__
+            raise AuthError(f"cannot read the Kalshi private key {str(path)!r}: {why}") from exc
+        if b"-----BEGIN" not in pem:
+            raise AuthError(
+                f"Kalshi private key {str(path)!r} is not a PEM file (no '-----BEGIN' line); "
+                "give the RSA key file downloaded with the key id"
+            )
+        try:
+            return cls.from_pem(key_id, pem)
+        except AuthError as exc:
+            raise AuthError(f"Kalshi private key {str(path)!r}: {exc}") from exc
 
     @classmethod
     def from_env(
@@ -98,8 +108,16 @@ class Signer:
         key_path = key_path or env.get(ENV_KEY_PATH) or None
         if key_id is None and key_path is None:
             return None
-        if key_id is None or key_path is None:
-            raise AuthError(f"set both {ENV_KEY_ID} and {ENV_KEY_PATH} (or neither)")
+        if key_path is None:
+            raise AuthError(
+                f"a Kalshi key id is set but no private key path: give --key-path or set "
+                f"{ENV_KEY_PATH} (or neither, for public data)"
+            )
+        if key_id is None:
+            raise AuthError(
+                f"a Kalshi private key path is set but no key id: give --key-id or set "
+                f"{ENV_KEY_ID} (or neither, for public data)"
+            )
         return cls.from_file(key_id, key_path)
 
     def sign(self, timestamp_ms: str, method: str, path: str) -> str:

@@ -10,7 +10,13 @@ from pathlib import Path
 
 from kbayes.io.kalshi.auth import Signer
 from kbayes.io.kalshi.rest import PROD_REST_URL, AsyncKalshiClient
-from kbayes.io.kalshi.ws import DEFAULT_CHANNELS, PROD_WS_URL, KalshiWebSocket
+from kbayes.io.kalshi.ws import (
+    DEFAULT_CHANNELS,
+    PROD_WS_URL,
+    Hook,
+    KalshiWebSocket,
+    WebSocketError,
+)
 from kbayes.io.tape import TapeWriter
 
 
@@ -38,11 +44,24 @@ async def record(
     use_yes_price: bool = False,
     duration_s: float | None = None,
     handle_signals: bool = True,
+    on_connect_error: Hook | None = None,
+    on_rejected: Hook | None = None,
 ) -> KalshiWebSocket:
-    """Record a live stream into ``tape_dir`` until SIGINT/SIGTERM or ``duration_s``.
+    """Record a live stream into ``tape_dir`` until SIGINT/SIGTERM or ``duration_s`` (or the
+    server closes normally, or rejects every subscription).
+
+    Args:
+        on_connect_error: Called with ``(exception, consecutive failures)`` after each failed
+            connect attempt (attempts go on with backoff until the end).
+        on_rejected: Called with each rejected ``subscribe``
+            (:class:`~kbayes.io.kalshi.ws.Rejection`).
 
     Returns:
-        The client (its ``stream.metrics`` summarise the session).
+        The client (its ``metrics``, ``rejections``, ``close_reason`` and ``stream.metrics``
+        summarise the session).
+
+    Raises:
+        WebSocketError: Nothing to record, or the handshake was refused for good.
     """
     all_tickers = list(tickers)
     if series:
@@ -50,9 +69,12 @@ async def record(
             t for t in await resolve_tickers(series, rest_url, signer) if t not in all_tickers
         ]
     if not all_tickers:
-        raise ValueError("nothing to record: no --tickers given and no open market in --series")
+        raise WebSocketError(f"nothing to record: no open market in series {','.join(series)}")
     with TapeWriter(tape_dir) as tape:
-        client = KalshiWebSocket(ws_url, signer=signer, tape=tape)
+        client = KalshiWebSocket(
+            ws_url, signer=signer, tape=tape, on_connect_error=on_connect_error,
+            on_rejected=on_rejected,
+        )  # fmt: skip
         await client.subscribe(channels, all_tickers, use_yes_price=use_yes_price)
         loop = asyncio.get_running_loop()
         if handle_signals:

@@ -32,6 +32,7 @@ import httpx
 
 from kbayes.io.kalshi.auth import Signer, signing_path
 from kbayes.io.kalshi.book_wire import book_from_snapshot
+from kbayes.io.kalshi.deadline import DeadlineTransport, deadline
 from kbayes.io.kalshi.errors import (
     KalshiHTTPError,
     KalshiSchemaError,
@@ -428,8 +429,12 @@ class KalshiClient(_Api):
         signer: Signs every request when given (``Signer.from_env()`` reads the environment).
         limiter: Token buckets (Basic tier by default).
         retry: Retry policy.
-        transport: An httpx transport (``httpx.MockTransport`` in tests).
-        timeout: Per-request timeout in seconds.
+        transport: An httpx transport (``httpx.MockTransport`` in tests); by default a
+            :class:`~kbayes.io.kalshi.deadline.DeadlineTransport`.
+        timeout: Per socket operation timeout in seconds.
+        deadline_s: Overall limit of one attempt, connect to last body byte (a server that
+            trickles bytes cannot hang the client); an attempt past it is a timeout, retried
+            like one. ``None``: no limit.
         sleep: Sleep function (tests pass a virtual clock's).
         rng: Randomness for jitter.
     """
@@ -443,11 +448,15 @@ class KalshiClient(_Api):
         retry: RetryPolicy | None = None,
         transport: httpx.BaseTransport | None = None,
         timeout: float = 10.0,
+        deadline_s: float | None = 60.0,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
     ) -> None:
         super().__init__(base_url, signer=signer, limiter=limiter, retry=retry, rng=rng)
-        self._http = httpx.Client(base_url=self.base_url, transport=transport, timeout=timeout)
+        self._http = httpx.Client(
+            base_url=self.base_url, transport=transport or DeadlineTransport(), timeout=timeout
+        )
+        self.deadline_s = deadline_s
         self._sleep = sleep
 
     def close(self) -> None:
@@ -470,10 +479,11 @@ class KalshiClient(_Api):
             exc: Exception | None = None
             resp = None
             try:
-                resp = self._http.request(
-                    call.method, call.path, params=self._params(call.params),
-                    headers=self._headers(call.method, call.path),
-                )  # fmt: skip
+                with deadline(self.deadline_s):
+                    resp = self._http.request(
+                        call.method, call.path, params=self._params(call.params),
+                        headers=self._headers(call.method, call.path),
+                    )  # fmt: skip
             except httpx.HTTPError as e:
                 exc = e
             if exc is None and (resp.status_code < 400 or resp.status_code in call.allow):  # type: ignore[union-attr]
@@ -643,11 +653,13 @@ class AsyncKalshiClient(_Api):
         retry: RetryPolicy | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         timeout: float = 10.0,
+        deadline_s: float | None = 60.0,
         sleep: Callable[[float], Any] = asyncio.sleep,
         rng: random.Random | None = None,
     ) -> None:
         super().__init__(base_url, signer=signer, limiter=limiter, retry=retry, rng=rng)
         self._http = httpx.AsyncClient(base_url=self.base_url, transport=transport, timeout=timeout)
+        self.deadline_s = deadline_s
         self._sleep = sleep
 
     async def aclose(self) -> None:
@@ -670,12 +682,17 @@ class AsyncKalshiClient(_Api):
             exc: Exception | None = None
             resp = None
             try:
-                resp = await self._http.request(
-                    call.method, call.path, params=self._params(call.params),
-                    headers=self._headers(call.method, call.path),
+                resp = await asyncio.wait_for(
+                    self._http.request(
+                        call.method, call.path, params=self._params(call.params),
+                        headers=self._headers(call.method, call.path),
+                    ),
+                    self.deadline_s,
                 )  # fmt: skip
             except httpx.HTTPError as e:
                 exc = e
+            except TimeoutError:
+                exc = httpx.ReadTimeout(f"no complete answer within {self.deadline_s:g} s")
             if exc is None and (resp.status_code < 400 or resp.status_code in call.allow):  # type: ignore[union-attr]
                 return self._decode(call, resp)  # type: ignore[arg-type]
             if self._give_up(call, attempt, exc, resp):

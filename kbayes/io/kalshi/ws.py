@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import inspect
 import json
 import random
@@ -36,8 +37,38 @@ DEFAULT_CHANNELS = ("orderbook_delta", "trade", "ticker", "market_lifecycle_v2")
 _NO_TICKER_FILTER = frozenset({"market_lifecycle_v2", "event_lifecycle"})  # §7.6
 
 
-class WebSocketAuthError(RuntimeError):
+class WebSocketError(RuntimeError):
+    """The stream cannot go on: a handshake refused for good, or every subscription rejected."""
+
+
+class WebSocketAuthError(WebSocketError):
     """The server refused the handshake (401/403): retrying would not help."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Rejection:
+    """A ``subscribe`` the server answered with an error (kalshi-api.md §7.4).
+
+    Attributes:
+        channels: The channels of the command.
+        tickers: Its ``market_tickers`` (empty for unfiltered channels).
+        code: Kalshi's error code (8 unknown channel, 11 invalid parameter, 14 market ticker
+            required, ...).
+        message: Kalshi's ``msg``.
+    """
+
+    channels: tuple[str, ...]
+    tickers: tuple[str, ...]
+    code: int | None
+    message: str
+
+    def __str__(self) -> str:
+        what = ",".join(self.channels) + (f" {','.join(self.tickers)}" if self.tickers else "")
+        return f"subscribe {what} rejected: error {self.code}: {self.message}"
+
+
+def _handshake_status(exc: BaseException) -> int | None:
+    return exc.response.status_code if isinstance(exc, InvalidStatus) else None
 
 
 Hook = Callable[..., Awaitable[Any] | Any]
@@ -61,6 +92,9 @@ class KalshiWebSocket:
         on_frame: Called with each decoded frame after the books were updated.
         on_disconnect: Called with the exception when a connection drops (cancel-on-disconnect).
         on_connect: Called after each (re)connect, before resubscribing.
+        on_connect_error: Called with ``(exception, consecutive failures)`` after each
+            connect attempt that failed (the recorder reports them).
+        on_rejected: Called with each :class:`Rejection` of a ``subscribe``.
         backoff: Reconnect delays (0.5 s doubling to 30 s, jittered, by default).
         max_reconnects: Give up after this many consecutive failed reconnects (``None``: never).
         resync_timeout_s: A ``get_snapshot`` unanswered for this long escalates to resubscribe.
@@ -70,8 +104,12 @@ class KalshiWebSocket:
 
     Attributes:
         stream: The :class:`BookStream` (books, stale set, metrics).
-        metrics: Connection counters (connects, disconnects, commands); book counters are in
-            ``stream.metrics``.
+        metrics: Connection counters (connects, connect_errors, disconnects, commands,
+            subscribed, rejected); book counters are in ``stream.metrics``.
+        rejections: Every rejected ``subscribe``.
+        last_error: The last connect or connection error (``None`` if none).
+        close_reason: Why :meth:`run` returned of its own accord (the server closed the
+            connection normally, or every subscription was rejected), else ``None``.
     """
 
     def __init__(
@@ -83,6 +121,8 @@ class KalshiWebSocket:
         on_frame: Hook | None = None,
         on_disconnect: Hook | None = None,
         on_connect: Hook | None = None,
+        on_connect_error: Hook | None = None,
+        on_rejected: Hook | None = None,
         backoff: RetryPolicy | None = None,
         max_reconnects: int | None = None,
         resync_timeout_s: float = 5.0,
@@ -97,6 +137,8 @@ class KalshiWebSocket:
         self.on_frame = on_frame
         self.on_disconnect = on_disconnect
         self.on_connect = on_connect
+        self.on_connect_error = on_connect_error
+        self.on_rejected = on_rejected
         self.backoff = backoff or RetryPolicy(max_attempts=1_000_000, base_s=0.5, cap_s=30.0)
         self.max_reconnects = max_reconnects
         self.resync_timeout_s = resync_timeout_s
@@ -105,7 +147,15 @@ class KalshiWebSocket:
         self.open_timeout_s = open_timeout_s
         self.rng = rng or random.Random()
         self.stream = BookStream()
-        self.metrics: dict[str, int] = {"connects": 0, "disconnects": 0, "commands": 0}
+        self.metrics: dict[str, int] = {
+            "connects": 0, "connect_errors": 0, "disconnects": 0, "commands": 0,
+            "subscribed": 0, "rejected": 0,
+        }  # fmt: skip
+        self.rejections: list[Rejection] = []
+        self.last_error: BaseException | None = None
+        self.close_reason: str | None = None
+        self._subscribes: dict[int, dict[str, Any]] = {}  # unanswered subscribe id -> params
+        self._answered_ok = False  # some subscribe of this connection succeeded
         self._wanted: list[dict[str, Any]] = []  # subscribe params to restore after reconnect
         self._ws: ClientConnection | None = None
         self._next_id = 1
@@ -184,10 +234,12 @@ class KalshiWebSocket:
             self._closing = asyncio.ensure_future(self._ws.close())
 
     async def run(self) -> None:
-        """Connect, stream and reconnect until :meth:`stop`.
+        """Connect, stream and reconnect until :meth:`stop`, a normal close by the server, or
+        the rejection of every subscription (see :attr:`close_reason`).
 
         Raises:
             WebSocketAuthError: The handshake was refused (bad key or signature).
+            WebSocketError: The handshake was refused for good (e.g. 404: a wrong path).
             ConnectionError: ``max_reconnects`` consecutive attempts failed.
         """
         failures = 0
@@ -196,17 +248,23 @@ class KalshiWebSocket:
             while not self._stop.is_set():
                 got_frames = False
                 error: BaseException | None = None
+                connects = self.metrics["connects"]
                 try:
                     got_frames = await self._session()
-                except WebSocketAuthError:
+                except WebSocketError:
                     raise
                 except (OSError, ConnectionClosed, InvalidHandshake, TimeoutError) as exc:
                     error = exc
+                    self.last_error = exc
                 if self._stop.is_set():
                     break
-                self.metrics["disconnects"] += 1
-                await _call(self.on_disconnect, error)
                 failures = 0 if got_frames else failures + 1
+                if self.metrics["connects"] == connects:  # the connect itself failed
+                    self.metrics["connect_errors"] += 1
+                    await _call(self.on_connect_error, error, failures)
+                else:
+                    self.metrics["disconnects"] += 1
+                    await _call(self.on_disconnect, error)
                 if self.max_reconnects is not None and failures > self.max_reconnects:
                     raise ConnectionError(f"{self.url}: {failures} reconnects failed ({error})")
                 delay = self.backoff.delay(min(failures, 16), self.rng)
@@ -235,8 +293,18 @@ class KalshiWebSocket:
                 proxy=None,
             )
         except InvalidStatus as exc:
-            if exc.response.status_code in (401, 403):
-                raise WebSocketAuthError(f"{self.url}: handshake refused: {exc}") from exc
+            status = _handshake_status(exc)
+            body = exc.response.body.decode("utf-8", "replace").strip() if exc.response.body else ""
+            why = f"{self.url}: handshake refused with HTTP {status}" + (
+                f" ({' '.join(body.split())[:200]})" if body else ""
+            )
+            if status in (401, 403):
+                raise WebSocketAuthError(
+                    f"{why}; check the key id and private key (--key-id/--key-path or "
+                    "KALSHI_API_KEY_ID/KALSHI_PRIVATE_KEY_PATH)"
+                ) from exc
+            if status is not None and 400 <= status < 500 and status not in (408, 429):
+                raise WebSocketError(f"{why}; check --ws-url") from exc  # wrong path: final
             raise
         got = False
         self._ws = ws
@@ -244,6 +312,8 @@ class KalshiWebSocket:
         self.stream.reset()
         self._snapshot_sent.clear()
         self._next_id = 1  # ids may restart on a new connection (§7.7)
+        self._subscribes.clear()
+        self._answered_ok = False
         if self.tape is not None:
             self.tape.write_event("connect", url=self.url)
         try:
@@ -254,6 +324,12 @@ class KalshiWebSocket:
             async for raw in ws:
                 got = True
                 await self._receive(raw)
+            # The iteration ends without an error only on a clean close; code 1000 from the
+            # server means it is done with us (1001 "going away" is a restart: reconnect).
+            if not self._stop.is_set() and ws.close_code == 1000:
+                why = ws.close_reason or "code 1000"
+                self.close_reason = f"the server closed the connection normally ({why})"
+                self._stop.set()
         finally:
             self.connected.clear()
             self._ws = None
@@ -275,9 +351,36 @@ class KalshiWebSocket:
         if not isinstance(frame, Mapping):
             self.stream.metrics["malformed"] += 1
             return
+        await self._answer(frame)
         for action in self.stream.handle(frame):
             await self._perform(action)
         await _call(self.on_frame, frame)
+
+    async def _answer(self, frame: Mapping[str, Any]) -> None:
+        """Match ``subscribed``/``error`` answers to our ``subscribe`` commands."""
+        kind, cmd_id = frame.get("type"), frame.get("id")
+        if not isinstance(cmd_id, int) or cmd_id not in self._subscribes:
+            return
+        if kind == "subscribed":
+            self.metrics["subscribed"] += 1
+            self._answered_ok = True
+            self._subscribes.pop(cmd_id, None)  # one answer per channel: the first will do
+        elif kind == "error":
+            params = self._subscribes.pop(cmd_id)
+            msg = frame.get("msg") if isinstance(frame.get("msg"), Mapping) else {}
+            code = msg.get("code")  # type: ignore[union-attr]
+            rejection = Rejection(
+                tuple(params.get("channels") or ()),
+                tuple(params.get("market_tickers") or ()),
+                code if isinstance(code, int) else None,
+                str(msg.get("msg", "")),  # type: ignore[union-attr]
+            )
+            self.rejections.append(rejection)
+            self.metrics["rejected"] += 1
+            await _call(self.on_rejected, rejection)
+            if not self._subscribes and not self._answered_ok:
+                self.close_reason = "every subscription was rejected"
+                self.stop()
 
     async def _send(self, cmd: str, params: Mapping[str, Any]) -> int:
         ws = self._ws
@@ -286,6 +389,8 @@ class KalshiWebSocket:
         msg = {"id": self._next_id, "cmd": cmd, "params": dict(params)}
         self._next_id += 1
         text = json.dumps(msg, separators=(",", ":"))
+        if cmd == "subscribe":
+            self._subscribes[msg["id"]] = dict(params)
         self.stream.sent(msg)
         if self.tape is not None:
             self.tape.write_out(text)
