@@ -13,9 +13,10 @@ Typical use::
     result = fit(events, alpha_structure=bracket_structure(4))     # shared decay, fitted
     given = fit(events, alpha_structure=bracket_structure(4), beta=2.0)  # decay given
     table = ks_table(result.params, events)
-    state = init(result.params)
-    state, info = update(state, t, dim)
-    lam = intensity(state, t_now)
+    live = intensity_algorithm(result.params)    # the kbayes.step contract
+    state = live.init(None)
+    state, info = live.update(state, HawkesEvent(t, dim), None)
+    lam = intensity(result.params, None, state, t_now)
 
 Enable ``jax_enable_x64`` for float64 likelihoods (the kernels scan gaps, so float32 still
 works on long windows, less precisely).
@@ -44,12 +45,13 @@ from kbayes.pointprocess.likelihood import (
 )
 from kbayes.pointprocess.mle import FitInfo, FitResult, FreeIndex, fit
 from kbayes.pointprocess.online import (
+    HawkesEvent,
     IntensityState,
     UpdateInfo,
     compensator_since_last,
-    init,
+    initial_state,
     intensity,
-    update,
+    intensity_algorithm,
 )
 from kbayes.pointprocess.params import (
     HawkesParams,
@@ -61,6 +63,7 @@ from kbayes.pointprocess.params import (
 )
 from kbayes.pointprocess.recursion import (
     ExcitationState,
+    event_step,
     log_likelihood_kernel,
     scan_intensity,
     scan_residuals,
@@ -76,6 +79,7 @@ __all__ = [
     "FitResult",
     "FreeIndex",
     "HawkesData",
+    "HawkesEvent",
     "HawkesParams",
     "IntensityState",
     "StationarityWarning",
@@ -89,12 +93,14 @@ __all__ = [
     "compensator_since_last",
     "constant_baseline",
     "event_intensities",
+    "event_step",
     "exposure",
     "fit",
     "hawkes_params",
     "hour_of_day_baseline",
-    "init",
+    "initial_state",
     "intensity",
+    "intensity_algorithm",
     "intensity_at",
     "ks_table",
     "log_likelihood",
@@ -109,5 +115,4 @@ __all__ = [
     "stationary_rate",
     "time_rescaled_residuals",
     "uniform_residuals",
-    "update",
 ]

@@ -89,6 +89,52 @@ def compensator_increment(
     return params.mu @ dexp + jnp.sum(params.alpha * total * -jnp.expm1(-params.beta * dt), axis=1)
 
 
+class StepOutput(NamedTuple):
+    """What one step of the recursion reports about its row.
+
+    Attributes:
+        intensity: ``(D,)`` left-limit intensity at the row's time.
+        residual: ``Lambda_m(t) - Lambda_m(t_prev)`` for the row's mark ``m`` (``t_prev``
+            its previous event), times the row's weight; None when not tracked.
+    """
+
+    intensity: Float[Array, " D"]
+    residual: Float[Array, ""] | None
+
+
+def event_step(
+    params: HawkesParams,
+    state: ExcitationState,
+    open_compensator: Float[Array, " D"] | None,
+    dt: Float[Array, ""],
+    mark: Int[Array, ""],
+    weight: Float[Array, ""],
+    b: Int[Array, ""],
+    dexp: Float[Array, " B"] | None = None,
+) -> tuple[ExcitationState, Float[Array, " D"] | None, StepOutput]:
+    """One row of the recursion: the single step every scan here and the online update run.
+
+    Moves the state by ``dt``, reads the left-limit intensity in baseline bin ``b``, and
+    records ``weight`` events of ``mark``. With ``open_compensator`` (the compensator of
+    each dimension since its last event, ``dexp`` the bin exposure of the ``dt``) it also
+    accumulates the compensator over ``dt`` and returns the residual of the row's mark,
+    resetting that dimension's accumulator; with None that work is skipped.
+
+    Returns:
+        ``(state, open_compensator, output)`` after the row.
+    """
+    residual = None
+    if open_compensator is not None:
+        open_compensator = open_compensator + compensator_increment(params, state, dt, dexp)
+    state = advance(params.beta, state, dt)
+    lam = excited_intensity(params, state, b)
+    if open_compensator is not None:
+        hit = weight * jax.nn.one_hot(mark, open_compensator.shape[0], dtype=lam.dtype)
+        residual = jnp.sum(hit * open_compensator)
+        open_compensator = open_compensator * (1.0 - hit)
+    return add_event(state, mark, weight), open_compensator, StepOutput(lam, residual)
+
+
 def scan_intensity(
     params: HawkesParams, data: HawkesData, unroll: int = 1
 ) -> tuple[ExcitationState, Float[Array, "N D"]]:
@@ -97,10 +143,8 @@ def scan_intensity(
     def body(
         state: ExcitationState, x: tuple[Array, Array, Array, Array]
     ) -> tuple[ExcitationState, Array]:
-        dt, mark, weight, b = x
-        state = advance(params.beta, state, dt)
-        lam = excited_intensity(params, state, b)
-        return add_event(state, mark, weight), lam
+        state, _, out = event_step(params, state, None, *x)
+        return state, out.intensity
 
     init = zero_state(params.num_dims, params.alpha.dtype)
     xs = (data.dt, data.marks, data.weight, data.bins)
@@ -115,11 +159,11 @@ def log_likelihood_kernel(
     def body(
         state: ExcitationState, x: tuple[Array, Array, Array, Array]
     ) -> tuple[ExcitationState, Array]:
-        dt, mark, weight, b = x
-        state = advance(params.beta, state, dt)
-        lam = excited_intensity(params, state, b)[mark]
+        _, mark, weight, _ = x
+        state, _, out = event_step(params, state, None, *x)
+        lam = out.intensity[mark]
         log_lam = jnp.where(weight > 0, jnp.log(jnp.where(weight > 0, lam, 1.0)), 0.0)
-        return add_event(state, mark, weight), weight * log_lam
+        return state, weight * log_lam
 
     init = zero_state(params.num_dims, params.alpha.dtype)
     xs = (data.dt, data.marks, data.weight, data.bins)
@@ -148,18 +192,15 @@ def scan_residuals(
     """
 
     def body(
-        carry: tuple[ExcitationState, Array], x: tuple[Array, Array, Array, Array]
+        carry: tuple[ExcitationState, Array], x: tuple[Array, Array, Array, Array, Array]
     ) -> tuple[tuple[ExcitationState, Array], Array]:
         state, acc = carry
-        dt, mark, weight, dexp = x
-        acc = acc + compensator_increment(params, state, dt, dexp)
-        state = advance(params.beta, state, dt)
-        hit = weight * jax.nn.one_hot(mark, acc.shape[0], dtype=acc.dtype)
-        residual = jnp.sum(hit * acc)
-        return (add_event(state, mark, weight), acc * (1.0 - hit)), residual
+        dt, mark, weight, b, dexp = x
+        state, acc, out = event_step(params, state, acc, dt, mark, weight, b, dexp)
+        return (state, acc), out.residual
 
     d = params.num_dims
     init = (zero_state(d, params.alpha.dtype), jnp.zeros((d,), params.alpha.dtype))
-    xs = (data.dt, data.marks, data.weight, data.dexp)
+    xs = (data.dt, data.marks, data.weight, data.bins, data.dexp)
     (state, acc), residuals = jax.lax.scan(body, init, xs, unroll=unroll)
     return residuals, acc + compensator_increment(params, state, data.dt_end, data.dexp_end)
