@@ -27,6 +27,7 @@ import datetime as dt
 import warnings
 from collections import Counter
 from pathlib import Path
+from typing import NamedTuple
 
 import jax
 import numpy as np
@@ -37,9 +38,11 @@ from kbayes.experiment.data import OFFICIAL_SOURCE_PRIORITY
 from kbayes.experiment.registry import ExperimentKind, register_kind
 from kbayes.experiment.runner import RunContext
 from kbayes.io.temperature import c_to_f_whole
-from kbayes.market.cities import city_of
+from kbayes.market.cities import City, city_of
 from kbayes.market.ladder import Ladder
 from kbayes.scoring import (
+    LOG_LOSS_EPS,
+    ReliabilityBins,
     crps_pmf,
     crps_samples,
     ece_from_bins,
@@ -50,11 +53,13 @@ from kbayes.scoring import (
 )
 from models.baselines import climatology_pmf
 from models.tmax_ar.baseline import BaselineWarning, baseline_paths, fit_diurnal
-from models.tmax_ar.fit import FitConfig, diagnostics_summary, fit_nuts, save_idata
-from models.tmax_ar.gap import fit_gap
+from models.tmax_ar.fit import FitConfig, Posterior, diagnostics_summary, fit_nuts, save_idata
+from models.tmax_ar.gap import GapModel, fit_gap
 from models.tmax_ar.grid import STEPS, TENTHS, DayObs, day_grid, observed_max, steps_before
+from models.tmax_ar.hazard import HazardCalibration, calibrate_hazard, fit_hazard_calibration
 from models.tmax_ar.model import FitData
-from models.tmax_ar.nowcast import NowcastDay, NowcastWarning, nowcast
+from models.tmax_ar.nowcast import HAZARD_MINUTES, NowcastDay, NowcastWarning, nowcast
+from models.tmax_ar.prior import PriorBlend, blend_pmf, fit_prior_blend
 
 MODELS = ("tmax_ar", "persistence", "rmax_plus_rise", "climatology")
 DEFAULTS = {
@@ -71,7 +76,12 @@ DEFAULTS = {
     "nowcast": {"n_paths": 1000, "n_candidates": 4000, "pseudo_count": 0.1},
     "baseline": {"use_forecast": True, "forecast_hours_before": 4.0, "min_coverage": 0.8},
     "gap": {"min_coverage": 0.95},
-    "hazard": {"eval_hours": [2, 5, 8, 10, 12, 13, 14, 15, 16, 18, 21], "min_window_coverage": 0.5},
+    "hazard": {
+        "eval_hours": [2, 5, 8, 10, 12, 13, 14, 15, 16, 18, 21],
+        "min_window_coverage": 0.5,
+        "calibration": "beta",
+    },
+    "prior": {"blend_climatology": True},
     "climatology": {"kernel_sigma_f": 2.0, "min_values": 20},
     "plots": {"n_path_days": 4, "path_decision": "11:00"},
 }
@@ -152,6 +162,162 @@ def _hazard_truth(y: np.ndarray, kind: np.ndarray, s_t: int, min_cov: float) -> 
     if seen.mean() < min_cov:
         return None
     return float((y[w][seen] > rm + 1e-6).any())
+
+
+HAZARD_WINDOW = HAZARD_MINUTES.index(60)
+"""Index of the 60-minute window in :attr:`Nowcast.hazard` (the one evaluated here)."""
+
+
+def hazard_points(
+    city: City, grid: DayObs, i: int, hazard_params: dict
+) -> list[tuple[int, int, float]]:
+    """``(hour, s_t, realised)`` at each evaluation hour of day ``i`` whose outcome is known."""
+    out = []
+    for h in hazard_params["eval_hours"]:
+        t = city.lst_time(grid.dates[i], int(h))
+        s_t = steps_before(city, grid.dates[i], t)
+        realised = _hazard_truth(grid.y[i], grid.kind[i], s_t, hazard_params["min_window_coverage"])
+        if realised is not None:
+            out.append((int(h), s_t, realised))
+    return out
+
+
+def model_hazard(
+    key: jax.Array, post: Posterior, gap: GapModel, day: NowcastDay, s_t: int, nc_params: dict
+) -> float:
+    """The model's (uncalibrated) 60-minute hazard at step ``s_t`` of ``day``."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NowcastWarning)
+        nc = nowcast(
+            key, post, gap, day, s_t, None, nc_params["n_paths"], nc_params["n_candidates"]
+        )
+    return float(nc.hazard[HAZARD_WINDOW])
+
+
+def fit_hazard_map(
+    key: jax.Array,
+    post: Posterior,
+    gap: GapModel,
+    grids: dict[str, DayObs],
+    bases: dict[str, np.ndarray],
+    st_index: dict[str, int],
+    train_masks: dict[str, np.ndarray],
+    params: dict,
+) -> tuple[HazardCalibration, pd.DataFrame]:
+    """Hazard calibration fitted on the training days' hazard forecasts and outcomes only.
+
+    Each training day's forecasts use keys folded from ``key`` by (station, date, hour), so
+    they depend on nothing outside that day. The posterior was fitted on these same days, so
+    the pairs are in-sample; the map corrects the structural miss (the plateau near the
+    peak), which in-sample fitting does not hide.
+    """
+    rows = []
+    for c in sorted(grids):
+        g, city = grids[c], city_of(c)
+        for i in np.flatnonzero(train_masks[c]):
+            day = NowcastDay(g.y[i], g.kind[i], bases[c][i], st_index[c])
+            k_day = jax.random.fold_in(jax.random.fold_in(key, st_index[c]), g.dates[i].toordinal())
+            for h, s_t, realised in hazard_points(city, g, i, params["hazard"]):
+                p_h = model_hazard(
+                    jax.random.fold_in(k_day, h), post, gap, day, s_t, params["nowcast"]
+                )
+                rows.append((c, g.dates[i], h, p_h, realised))
+    train = pd.DataFrame(rows, columns=["city", "date", "hour", "p_model", "realised"])
+    cal = fit_hazard_calibration(
+        train["p_model"].to_numpy(),
+        train["realised"].to_numpy(),
+        int(params["nowcast"]["n_paths"]),
+        params["hazard"]["calibration"],
+    )
+    return cal, train
+
+
+class PriorRow(NamedTuple):
+    """A day-ahead (no report yet) tmax_ar forecast waiting to be pooled with climatology.
+
+    Attributes:
+        split: ``"train"`` or ``"test"``; outcome: realised bracket index.
+        p_model / p_clim: PMFs over the event's ladder.
+        high_f: model draws of the high (°F); clim_int: climatology ``(lo, mass)`` over °F.
+        truth_f: the official high (°F) when known.
+        slots: indices of this forecast in the rows, PIT and CRPS lists.
+    """
+
+    split: str
+    outcome: int
+    p_model: np.ndarray
+    p_clim: np.ndarray
+    high_f: np.ndarray
+    clim_int: tuple[int, np.ndarray]
+    truth_f: int | None
+    slots: tuple[int, int, int]
+
+
+def fit_prior_on_train(prior_rows: list[PriorRow]) -> PriorBlend | None:
+    """The pool weight from training events only (``None`` when there are none)."""
+    train = [r for r in prior_rows if r.split == "train"]
+    if not train:
+        return None
+    return fit_prior_blend(
+        np.array([r.p_model[r.outcome] for r in train]),
+        np.array([r.p_clim[r.outcome] for r in train]),
+    )
+
+
+def _mixture_int_pmf(
+    high_f: np.ndarray, clim_int: tuple[int, np.ndarray], w: float
+) -> tuple[int, np.ndarray]:
+    """``w`` x the draws' empirical PMF + ``(1 - w)`` x climatology, over whole °F."""
+    lo_c, m_c = clim_int
+    lo_s = int(high_f.min())
+    lo = min(lo_c, lo_s)
+    hi = max(lo_c + len(m_c), int(high_f.max()) + 1)
+    mass = np.zeros(hi - lo)
+    mass[lo_s - lo : lo_s - lo + int(high_f.max()) - lo_s + 1] += w * (
+        np.bincount(high_f.astype(int) - lo_s) / len(high_f)
+    )
+    mass[lo_c - lo : lo_c - lo + len(m_c)] += (1.0 - w) * m_c
+    return lo, mass
+
+
+def _apply_prior_blend(
+    ctx: RunContext, prior_rows: list[PriorRow], rows: list, pit_rec: list, crps_rows: list
+) -> None:
+    blend = fit_prior_on_train(prior_rows)
+    if blend is None:
+        ctx.note("tmax_ar prior: no training event with climatology; the prior is not pooled")
+        return
+    scored = []
+    for r in prior_rows:
+        p = blend_pmf(blend, r.p_model, r.p_clim)
+        i_row, i_pit, i_crps = r.slots
+        rows[i_row] = (*rows[i_row][:3], p)
+        pit_rec[i_pit] = (*pit_rec[i_pit][:3], p, r.outcome)
+        if r.truth_f is not None:
+            lo, mass = _mixture_int_pmf(r.high_f, r.clim_int, blend.weight)
+            c = float(crps_pmf(mass[None, :], np.array([r.truth_f]), lo)[0])
+            crps_rows[i_crps] = (*crps_rows[i_crps][:3], c)
+        scored.append((r.split, r.p_model[r.outcome], r.p_clim[r.outcome], p[r.outcome]))
+    ctx.fitted["tmax_ar_prior_blend"] = blend._asdict()
+    df = pd.DataFrame(scored, columns=["split", "model", "climatology", "blend"])
+    tab = []
+    for split, sub in df.groupby("split", sort=True):
+        loss = {
+            f"log_loss_{k}": round(float(-np.log(np.maximum(sub[k], LOG_LOSS_EPS)).mean()), 4)
+            for k in ("model", "climatology", "blend")
+        }
+        tab.append({"split": split, "n_events": len(sub), **loss})
+    ctx.add_table(
+        "tmax_ar_prior",
+        pd.DataFrame(tab),
+        "Day-ahead prior (no report yet): model prior, climatology and their pool "
+        f"(weight w = {blend.weight:.3f} on the model, fitted on {blend.n_train} training events)",
+    )
+    ctx.note(
+        f"tmax_ar day-ahead prior pooled with climatology: w = {blend.weight:.3f} on the model "
+        f"(training log loss model {blend.train_log_loss_model:.4f}, climatology "
+        f"{blend.train_log_loss_climatology:.4f}, pool {blend.train_log_loss_blend:.4f})"
+    )
 
 
 def _plot_paths(
@@ -295,6 +461,8 @@ def run(ctx: RunContext) -> pd.DataFrame:
         )
 
     rows, crps_rows, pit_rec, haz_rows, panels = [], [], [], [], []
+    prior_rows: list[PriorRow] = []
+    blend_on = "tmax_ar" in wanted and bool(params["prior"]["blend_climatology"])
     warn_count: Counter[str] = Counter()
     clim_p = params["climatology"]
     nc_p = params["nowcast"]
@@ -313,11 +481,11 @@ def run(ctx: RunContext) -> pd.DataFrame:
                 for (s, d), v in highs.items()
                 if s == city.station and d.month == e.date.month and d.year < e.date.year
             ]
-            clim_int = (
-                _clim_int_pmf(np.array(hist, dtype=float), clim_p["kernel_sigma_f"])
-                if len(hist) >= clim_p["min_values"]
-                else None
-            )
+            clim_int, clim_ladder = None, None
+            if len(hist) >= clim_p["min_values"]:
+                h_arr = np.array(hist, dtype=float)
+                clim_int = _clim_int_pmf(h_arr, clim_p["kernel_sigma_f"])
+                clim_ladder = climatology_pmf(e.ladder, h_arr, clim_p["kernel_sigma_f"])
             for d in ctx.config.decision_times:
                 s_t = steps_before(city, e.date, d.instant(e.city, e.date))
                 rm = observed_max(g.y[i, :s_t], g.kind[i, :s_t])
@@ -378,10 +546,23 @@ def run(ctx: RunContext) -> pd.DataFrame:
                 if rm_f is None:
                     skipped_rmax += 1
                 if clim_int is not None and "climatology" in wanted:
-                    p = climatology_pmf(
-                        e.ladder, np.array(hist, dtype=float), clim_p["kernel_sigma_f"]
+                    preds["climatology"] = (clim_ladder, ("int", clim_int[0], clim_int[1]))
+                if blend_on and s_t == 0 and clim_int is not None:
+                    # The day-ahead prior: pooled with climatology after the loop (weight fitted
+                    # on training events); the row slots are filled in then.
+                    p_model, (_, high_f) = preds["tmax_ar"]
+                    prior_rows.append(
+                        PriorRow(
+                            e.split,
+                            int(e.outcome),
+                            p_model,
+                            clim_ladder,
+                            high_f,
+                            clim_int,
+                            None if truth_f is None else int(truth_f),
+                            (len(rows), len(pit_rec), len(crps_rows)),
+                        )
                     )
-                    preds["climatology"] = (p, ("int", clim_int[0], clim_int[1]))
                 for model, (p, dist) in preds.items():
                     rows.append((model, d.label, e.event_ticker, p))
                     pit_rec.append((model, d.label, e.split, p, e.outcome))
@@ -394,28 +575,10 @@ def run(ctx: RunContext) -> pd.DataFrame:
                     crps_rows.append((model, d.label, e.split, c))
             # Hazard of a new high within 60 minutes, on test days, at hourly times.
             if e.split == "test" and "tmax_ar" in wanted:
-                for h in params["hazard"]["eval_hours"]:
-                    t = city.lst_time(e.date, int(h))
-                    s_t = steps_before(city, e.date, t)
-                    realised = _hazard_truth(
-                        g.y[i], g.kind[i], s_t, params["hazard"]["min_window_coverage"]
-                    )
-                    if realised is None:
-                        continue
+                for h, s_t, realised in hazard_points(city, g, i, params["hazard"]):
                     key, sub = jax.random.split(key)
-                    with warnings.catch_warnings():
-                        warnings.simplefilter("ignore", NowcastWarning)
-                        nc = nowcast(
-                            sub,
-                            fit.posterior,
-                            gap,
-                            day,
-                            s_t,
-                            e.ladder,
-                            nc_p["n_paths"],
-                            nc_p["n_candidates"],
-                        )
-                    haz_rows.append((e.event_ticker, int(h), float(nc.hazard[2]), realised))
+                    p_h = model_hazard(sub, fit.posterior, gap, day, s_t, nc_p)
+                    haz_rows.append((e.event_ticker, h, p_h, realised))
             if n_ev % 20 == 0:
                 ctx.console.log(f"nowcast: {n_ev + 1}/{len(events)} events")
     if warn_count:
@@ -426,10 +589,23 @@ def run(ctx: RunContext) -> pd.DataFrame:
             "(e.g. T-1 20:00) and are not scored for these models"
         )
 
+    if prior_rows:
+        _apply_prior_blend(ctx, prior_rows, rows, pit_rec, crps_rows)
     _crps_table(ctx, crps_rows, [d.label for d in ctx.config.decision_times])
     _pit_plot(ctx, pit_rec)
     if haz_rows:
-        _hazard_table(ctx, haz_rows, grids, train_masks, params)
+        with ctx.step("hazard calibration on training days"):
+            cal, train_haz = fit_hazard_map(
+                jax.random.PRNGKey(ctx.config.seed + 2),
+                fit.posterior,
+                gap,
+                grids,
+                bases,
+                st_index,
+                train_masks,
+                params,
+            )
+        _hazard_table(ctx, haz_rows, cal, train_haz, grids, train_masks, params)
     if panels:
         _plot_paths(ctx.out_dir / "tmax_ar_paths.png", panels)
         ctx.add_plot("tmax_ar_paths.png")
@@ -464,7 +640,37 @@ def _pit_plot(ctx: RunContext, pit_rec: list) -> None:
     ctx.add_plot("nowcast_pit.png")
 
 
-def _hazard_table(ctx: RunContext, haz_rows: list, grids, train_masks, params) -> None:
+def reliability_table(
+    p: np.ndarray, y: np.ndarray, n_bins: int = 10
+) -> tuple[pd.DataFrame, ReliabilityBins]:
+    """Non-empty equal-width bins of binary forecasts: count, mean forecast, observed frequency.
+
+    Bins are those of :func:`kbayes.scoring.reliability_bins` (``[j/B, (j+1)/B)``, the last
+    one closed); the rows are labelled ``"lo-hi"`` and rounded to 4 decimals.
+    """
+    b = reliability_bins(np.asarray(p, dtype=float), np.asarray(y, dtype=float), n_bins)
+    rows = [
+        (
+            f"{b.lower[k]:.1f}-{b.upper[k]:.1f}",
+            int(b.count[k]),
+            round(float(b.mean_forecast[k]), 4),
+            round(float(b.frequency[k]), 4),
+        )
+        for k in range(len(b.count))
+        if b.count[k]
+    ]
+    return pd.DataFrame(rows, columns=["bin", "n", "mean_forecast", "observed_freq"]), b
+
+
+def _hazard_table(
+    ctx: RunContext,
+    haz_rows: list,
+    cal: HazardCalibration,
+    train_haz: pd.DataFrame,
+    grids,
+    train_masks,
+    params,
+) -> None:
     haz = pd.DataFrame(haz_rows, columns=["event_ticker", "hour", "p_model", "realised"])
     # Climatological hazard: frequency of a new high within 60 min by hour, training days.
     freq = {}
@@ -478,32 +684,46 @@ def _hazard_table(ctx: RunContext, haz_rows: list, grids, train_masks, params) -
                     outs.append(r)
         freq[int(h)] = float(np.mean(outs)) if outs else 0.5
     haz["p_clim"] = haz["hour"].map(freq)
+    haz["p_calibrated"] = calibrate_hazard(cal, haz["p_model"].to_numpy())
     y = haz["realised"].to_numpy()
-    bins = {
-        "tmax_ar": reliability_bins(haz["p_model"].to_numpy(), y, 10),
-        "climatology_by_hour": reliability_bins(haz["p_clim"].to_numpy(), y, 10),
+    cols = {
+        "tmax_ar_raw": "p_model",
+        "tmax_ar_calibrated": "p_calibrated",
+        "climatology_by_hour": "p_clim",
     }
-    rows = []
-    for name, b in bins.items():
-        for k in range(len(b.count)):
-            if b.count[k]:
-                rows.append(
-                    (
-                        name,
-                        f"{b.lower[k]:.1f}-{b.upper[k]:.1f}",
-                        int(b.count[k]),
-                        round(float(b.mean_forecast[k]), 4),
-                        round(float(b.frequency[k]), 4),
-                    )
-                )
-    tab = pd.DataFrame(rows, columns=["model", "bin", "n", "mean_forecast", "observed_freq"])
+    parts, bins = [], {}
+    for name, col in cols.items():
+        tab, bins[name] = reliability_table(haz[col].to_numpy(), y, 10)
+        parts.append(tab.assign(model=name))
+    tab = pd.concat(parts, ignore_index=True)[
+        ["model", "bin", "n", "mean_forecast", "observed_freq"]
+    ]
     ctx.add_table(
         "hazard60_reliability",
         tab,
-        "Reliability of the 60-minute hazard of a new running high (test days)",
+        "Reliability of the 60-minute hazard of a new running high (test days): the model "
+        f"before (tmax_ar_raw) and after (tmax_ar_calibrated) the {cal.method} map fitted on "
+        f"{cal.n_train} training-day forecasts, and a climatological hazard by hour",
+    )
+    train_cal = calibrate_hazard(cal, train_haz["p_model"].to_numpy())
+    train_tab = pd.concat(
+        [
+            reliability_table(train_haz["p_model"].to_numpy(), train_haz["realised"], 10)[0].assign(
+                model="tmax_ar_raw"
+            ),
+            reliability_table(train_cal, train_haz["realised"], 10)[0].assign(
+                model="tmax_ar_calibrated"
+            ),
+        ],
+        ignore_index=True,
+    )[["model", "bin", "n", "mean_forecast", "observed_freq"]]
+    ctx.add_table(
+        "hazard60_reliability_train",
+        train_tab,
+        "Reliability of the 60-minute hazard on the training days the map was fitted on",
     )
     summary = {}
-    for name, col in (("tmax_ar", "p_model"), ("climatology_by_hour", "p_clim")):
+    for name, col in cols.items():
         p = haz[col].to_numpy()
         summary[name] = {
             "brier": round(float(np.mean((p - y) ** 2)), 4),
@@ -511,15 +731,27 @@ def _hazard_table(ctx: RunContext, haz_rows: list, grids, train_masks, params) -
             "n": len(p),
         }
     ctx.fitted["hazard60"] = summary
+    ctx.fitted["hazard60_calibration"] = {
+        "method": cal.method,
+        "params": None if cal.params is None else _plain(cal.params._asdict()),
+        "n_train": cal.n_train,
+        "train_base_rate": round(cal.base_rate, 4),
+    }
     ctx.note(
         "60-min hazard (test days, hours "
         f"{params['hazard']['eval_hours']}): base rate {y.mean():.3f}; "
         + "; ".join(f"{k}: Brier {v['brier']}, ECE {v['ece']}" for k, v in summary.items())
+        + f" (calibration map: {cal.method}, fitted on {cal.n_train} training-day forecasts)"
     )
     write_reliability_png(
         ctx.out_dir / "hazard60_reliability.png", bins, title="60-min hazard of a new running high"
     )
     ctx.add_plot("hazard60_reliability.png")
+
+
+def _plain(d: dict) -> dict:
+    """JSON-friendly copy (arrays to lists, numpy scalars to floats)."""
+    return {k: (np.asarray(v).tolist() if np.ndim(v) else float(v)) for k, v in d.items()}
 
 
 KIND = register_kind(
