@@ -34,9 +34,10 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtr
 
+from kbayes.experiment.context import RunContext
 from kbayes.experiment.data import OFFICIAL_SOURCE_PRIORITY
+from kbayes.experiment.errors import ConfigError
 from kbayes.experiment.registry import ExperimentKind, register_kind
-from kbayes.experiment.runner import RunContext
 from kbayes.io.temperature import c_to_f_whole
 from kbayes.market.cities import City, city_of
 from kbayes.market.ladder import Ladder
@@ -352,8 +353,6 @@ def run(ctx: RunContext) -> pd.DataFrame:
     params = ctx.params
     unknown = sorted(set(params["models"]) - set(MODELS))
     if unknown:
-        from kbayes.experiment.config import ConfigError
-
         raise ConfigError(f"params.models: unknown model(s) {unknown}; known: {list(MODELS)}")
     wanted = params["models"]
     events = ctx.data.events
