@@ -30,7 +30,13 @@ import pandas as pd
 from kbayes.io.importers import register
 from kbayes.io.importers.base import ImportContext, Importer
 from kbayes.io.importers.kalshi.ladders import frame, write_rows
-from kbayes.io.importers.kalshi.tables import RowChecks, localize_naive, read_csv, ticker_meta
+from kbayes.io.importers.kalshi.tables import (
+    RowChecks,
+    file_lines,
+    localize_naive,
+    read_csv,
+    ticker_meta,
+)
 from kbayes.io.importers.kalshi.wire import (
     cents_series_to_cc,
     contracts_series_to_centi,
@@ -54,11 +60,12 @@ def _bid(df: pd.DataFrame, col: str, rows: RowChecks) -> pd.Series:
 
 def load_bbo_log(path: Path, ctx: ImportContext) -> None:
     """Import one Jetpackjules BBO log (see the module docstring)."""
-    df = read_csv(path)
+    df = read_csv(path, ctx)
     missing = [c for c in _LOG_COLUMNS if c not in df.columns]
     if missing:
         raise ValueError(f"not a BBO log: columns {missing} missing (have {list(df.columns)})")
-    rows = RowChecks(ctx, df, lambda i: f"line {i + 2}:{df['market_ticker'].iat[i]}")
+    line = file_lines(df)
+    rows = RowChecks(ctx, df, lambda i: f"line {line[i]}:{df['market_ticker'].iat[i]}")
     ts, bad_ts = localize_naive(df["timestamp"], LOG_TZ)
     rows.flag(bad_ts, "timestamp", df["timestamp"], f"unparseable or not a valid {LOG_TZ} time")
     ev, city = ticker_meta(df["market_ticker"], rows)
@@ -104,12 +111,13 @@ def load_bbo_log(path: Path, ctx: ImportContext) -> None:
 
 def load_market_history(path: Path, ctx: ImportContext) -> None:
     """Import Jetpackjules' ``kalshi_market_history.csv`` REST polls (see the docstring)."""
-    df = read_csv(path)
+    df = read_csv(path, ctx)
     need = ("timestamp", "ticker", "yes_bid", "no_bid")
     missing = [c for c in need if c not in df.columns]
     if missing:
         raise ValueError(f"not a market-history poll file: columns {missing} missing")
-    rows = RowChecks(ctx, df, lambda i: f"line {i + 2}:{df['ticker'].iat[i]}")
+    line = file_lines(df)
+    rows = RowChecks(ctx, df, lambda i: f"line {line[i]}:{df['ticker'].iat[i]}")
     ts, bad_ts = utc_series(df["timestamp"])
     rows.flag(bad_ts.to_numpy(), "timestamp", df["timestamp"], "missing, naive or unparseable")
     ev, city = ticker_meta(df["ticker"], rows, "ticker")

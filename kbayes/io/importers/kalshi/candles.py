@@ -30,9 +30,10 @@ import numpy as np
 import pandas as pd
 
 from kbayes.io.importers import register
+from kbayes.io.importers.archive import READ_ERRORS, members
 from kbayes.io.importers.base import ImportContext, Importer
 from kbayes.io.importers.kalshi.ladders import frame, write_rows
-from kbayes.io.importers.kalshi.tables import RowChecks, read_csv, ticker_meta
+from kbayes.io.importers.kalshi.tables import RowChecks, file_lines, read_csv, ticker_meta
 from kbayes.io.importers.kalshi.wire import (
     WireError,
     cents_series_to_cc,
@@ -61,12 +62,13 @@ def _ohlc(df: pd.DataFrame, rows: RowChecks) -> dict[str, pd.Series]:
 
 def load_candles_5m(path: Path, ctx: ImportContext) -> None:
     """Import Jetpackjules' 5-minute trade candles (see the module docstring)."""
-    df = read_csv(path)
+    df = read_csv(path, ctx)
     need = ("ticker", "start", "open", "high", "low", "close", "count")
     missing = [c for c in need if c not in df.columns]
     if missing:
         raise ValueError(f"not a candle CSV: columns {missing} missing")
-    rows = RowChecks(ctx, df, lambda i: f"line {i + 2}:{df['ticker'].iat[i]}")
+    line = file_lines(df)
+    rows = RowChecks(ctx, df, lambda i: f"line {line[i]}:{df['ticker'].iat[i]}")
     start, bad_ts = utc_series(df["start"])
     rows.flag(bad_ts.to_numpy(), "start", df["start"], "missing, naive or unparseable")
     ev, city = ticker_meta(df["ticker"], rows, "ticker")
@@ -147,7 +149,7 @@ def load_sameeres_candle_chunks(path: Path, ctx: ImportContext) -> None:
     parts: list[pd.DataFrame] = []
     labels: list[str] = []
     with tarfile.open(path, "r:") as tar:
-        for member in tar:
+        for member in members(tar, ctx):
             if not member.isfile():
                 continue
             if not member.name.endswith(".parquet"):
@@ -156,7 +158,7 @@ def load_sameeres_candle_chunks(path: Path, ctx: ImportContext) -> None:
             try:
                 fh = tar.extractfile(member)
                 part = pd.read_parquet(io.BytesIO(fh.read() if fh else b""))
-            except (OSError, ValueError) as exc:
+            except (*READ_ERRORS, ValueError) as exc:
                 ctx.issue(member.name, "", "", f"member skipped: unreadable parquet ({exc})")
                 continue
             parts.append(part)

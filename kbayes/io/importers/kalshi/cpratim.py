@@ -33,6 +33,8 @@ import numpy as np
 import pandas as pd
 
 from kbayes.io.importers import register
+from kbayes.io.importers.archive import READ_ERRORS
+from kbayes.io.importers.archive import members as tar_members
 from kbayes.io.importers.base import ImportContext, Importer
 from kbayes.io.importers.kalshi.ladders import (
     brackets_from_tickers,
@@ -60,8 +62,13 @@ def _read_member(tar: tarfile.TarFile, member: tarfile.TarInfo, ctx: ImportConte
         fh = tar.extractfile(member)
         if fh is None:
             raise OSError("not a regular file")
-        return json.load(fh)
-    except (json.JSONDecodeError, UnicodeDecodeError, OSError) as exc:
+        data = fh.read()
+    except READ_ERRORS as exc:  # the archive ends inside this member
+        ctx.issue(member.name, "", "", f"member skipped: truncated ({type(exc).__name__}: {exc})")
+        return None
+    try:
+        return json.loads(data)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         ctx.issue(member.name, "", "", f"member skipped: malformed JSON ({exc})")
         return None
 
@@ -75,7 +82,7 @@ def load_events_tar(path: Path, ctx: ImportContext) -> None:
     events: list[dict[str, Any]] = []
     seen_events: set[str] = set()
     with tarfile.open(path, "r:xz") as tar:
-        for member in tar:
+        for member in tar_members(tar, ctx):
             if not member.isfile():
                 continue
             if not _EVENT_MEMBER.match(member.name):
@@ -163,8 +170,8 @@ def _event_days(path: Path, ctx: ImportContext) -> set[tuple[str, str]] | None:
         return None
     with tarfile.open(events, "r:xz") as tar:
         out = set()
-        for name in tar.getnames():
-            if m := _EVENT_MEMBER.match(name):
+        for member in tar_members(tar, ctx, f"{EVENTS_TAR} "):
+            if m := _EVENT_MEMBER.match(member.name):
                 out.add((m.group("series"), m.group("day")))
         return out
 
@@ -177,7 +184,7 @@ def load_trades_tar(path: Path, ctx: ImportContext) -> None:
     members: list[str] = []
     derive: dict[str, tuple[str, list[str]]] = {}  # event -> (member, tickers)
     with tarfile.open(path, "r:xz") as tar:
-        for member in tar:
+        for member in tar_members(tar, ctx):
             if not member.isfile():
                 continue
             m = _TRADE_MEMBER.match(member.name)

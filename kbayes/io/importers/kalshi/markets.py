@@ -26,6 +26,7 @@ import pandas as pd
 from kbayes.io.importers import register
 from kbayes.io.importers.base import ImportContext, Importer
 from kbayes.io.importers.kalshi.ladders import markets_and_events, write_markets_events
+from kbayes.io.importers.kalshi.tables import file_lines, read_csv_rows
 from kbayes.market.cities import UnknownCityError, city_of, city_of_ticker
 
 _SAMEERES_COLUMNS = ("market_ticker", "event_ticker", "market_subtitle", "strike_type")
@@ -64,11 +65,12 @@ def load_sameeres_markets(path: Path, ctx: ImportContext) -> None:
 
 def load_markets_history_csv(path: Path, ctx: ImportContext) -> None:
     """Import Jetpackjules' ``kxhighny_markets_history_2025.csv`` (see the module docstring)."""
-    df = pd.read_csv(path, dtype={"result": "string", "status": "string"})
+    df = read_csv_rows(path, ctx, dtype={"result": "string", "status": "string"})
     missing = [c for c in _HISTORY_COLUMNS if c not in df.columns]
     if missing:
         raise ValueError(f"not a markets-history table: columns {missing} missing")
-    items = [(f"line {i + 2}:{r.get('market_ticker')}", r) for i, r in enumerate(_records(df))]
+    line = file_lines(df)
+    items = [(f"line {line[i]}:{r.get('market_ticker')}", r) for i, r in enumerate(_records(df))]
     markets, events = markets_and_events(
         ctx, items, source="jetpackjules_markets", report_recovery=False
     )

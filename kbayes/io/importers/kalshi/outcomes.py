@@ -26,7 +26,7 @@ import pandas as pd
 from kbayes.io.importers import register
 from kbayes.io.importers.base import ImportContext, Importer
 from kbayes.io.importers.kalshi.ladders import frame, normalize_label
-from kbayes.io.importers.kalshi.tables import RowChecks
+from kbayes.io.importers.kalshi.tables import RowChecks, file_lines, read_csv_rows
 from kbayes.market.bracket import bounds_from_subtitle
 from kbayes.market.cities import CITIES, UnknownCityError, city_of
 from kbayes.market.records import BracketOutcomeRecord, OfficialHighRecord
@@ -41,12 +41,13 @@ def event_ticker_for(series: str, day: dt.date) -> str:
 
 def load_settlement_csv(path: Path, ctx: ImportContext) -> None:
     """Import a Jetpackjules NYC settlement table (see the module docstring)."""
-    df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    df = read_csv_rows(path, ctx, dtype=str, keep_default_na=False, na_values=[""])
     missing = [c for c in ("date", "winning_market") if c not in df.columns]
     if missing:
         raise ValueError(f"not a settlement table: columns {missing} missing")
     city = CITIES["NY"]  # both staged copies are NYC-only (PROVENANCE 2; weather PROVENANCE 3)
-    rows = RowChecks(ctx, df, lambda i: f"line {i + 2}:{df['date'].iat[i]}")
+    line = file_lines(df)
+    rows = RowChecks(ctx, df, lambda i: f"line {line[i]}:{df['date'].iat[i]}")
     days = pd.to_datetime(df["date"], format="%Y-%m-%d", errors="coerce")
     rows.flag(days.isna().to_numpy(), "date", df["date"], "not a YYYY-MM-DD date")
     bounds = [bounds_from_subtitle(normalize_label(x)) for x in df["winning_market"]]

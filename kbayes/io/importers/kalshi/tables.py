@@ -8,7 +8,10 @@ value, and writes the rows that passed.
 from __future__ import annotations
 
 import contextlib
+import re
+import warnings
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -88,14 +91,47 @@ def localize_naive(values: pd.Series, tz: str) -> tuple[pd.Series, np.ndarray]:
     return out, out.isna().to_numpy()
 
 
-def read_csv(path: object) -> pd.DataFrame:
+_SKIPPED_LINE = re.compile(r"Skipping line (\d+): ([^\n]*)")
+
+
+def read_csv_rows(path: object, ctx: ImportContext, **kwargs: Any) -> pd.DataFrame:
+    """``pandas.read_csv`` that keeps every good row: a structurally bad line (more fields
+    than the header) is an import issue with its line number (``line 12``), not the loss of
+    the whole file. :func:`file_lines` gives each kept row's line."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", pd.errors.ParserWarning)
+        df = pd.read_csv(path, on_bad_lines="warn", **kwargs)
+    skipped: list[int] = []
+    for w in caught:
+        text = str(w.message)
+        lines = (
+            _SKIPPED_LINE.findall(text) if issubclass(w.category, pd.errors.ParserWarning) else []
+        )
+        for line, why in lines:
+            ctx.issue(f"line {line}", "", "", f"row skipped: {why.strip()}")
+            skipped.append(int(line))
+        if not lines:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    numbers = np.arange(2, 2 + len(df) + len(skipped))  # line 1 is the header
+    df.attrs["file_lines"] = numbers[~np.isin(numbers, skipped)]
+    return df
+
+
+def file_lines(df: pd.DataFrame) -> np.ndarray:
+    """The file line of each row of a frame from :func:`read_csv_rows` (skipped lines left
+    out, so issue labels name the right line)."""
+    return df.attrs.get("file_lines", np.arange(2, 2 + len(df)))
+
+
+def read_csv(path: object, ctx: ImportContext) -> pd.DataFrame:
     """A CSV with its text columns kept as text and numbers parsed by pandas.
 
     Only an empty field is missing (``"NA"`` or ``"null"`` stay text, and then fail the numeric
     checks visibly). A numeric column holding a stray non-number arrives as text, and the
-    importer's exact conversion flags that row.
+    importer's exact conversion flags that row. A line with too many fields is reported and
+    skipped (:func:`read_csv_rows`).
     """
     text = ("timestamp", "start", "market_ticker", "ticker", "market_id", "date")
     head = pd.read_csv(path, nrows=0)
     dtypes = {c: str for c in head.columns if c in text}
-    return pd.read_csv(path, dtype=dtypes, keep_default_na=False, na_values=[""])
+    return read_csv_rows(path, ctx, dtype=dtypes, keep_default_na=False, na_values=[""])
