@@ -19,6 +19,7 @@ from scipy.special import ndtr
 
 from kbayes.experiment.config import DecisionTime
 from kbayes.experiment.data import EventDay
+from kbayes.experiment.errors import ConfigError
 from kbayes.io.store import Store
 from kbayes.market.cities import city_of
 from models.baselines.discrete import PMF_FLOOR, normal_pmf
@@ -45,12 +46,26 @@ class ForecastNormalPMFs(NamedTuple):
 
 
 def daily_forecasts(store: Store, provider: str) -> pd.DataFrame:
-    """``(station, target_date, issued_at, tmax_f)`` of one provider, oldest issue first."""
-    return store.query(
+    """``(station, target_date, issued_at, tmax_f)`` of one provider, oldest issue first.
+
+    Raises:
+        ConfigError: The store has daily forecasts, but none from ``provider`` (a typo would
+            otherwise drop the model from the results with only a note).
+    """
+    fc = store.query(
         "SELECT station, target_date, issued_at, tmax_f FROM forecast_daily "
         "WHERE provider = ? AND tmax_f IS NOT NULL ORDER BY issued_at",
         [provider],
     )
+    if fc.empty:
+        have = store.query("SELECT DISTINCT provider FROM forecast_daily WHERE tmax_f IS NOT NULL")
+        known = sorted(have["provider"].astype(str))
+        if known:
+            raise ConfigError(
+                f"params provider: {provider!r} has no daily forecasts in the store; "
+                f"providers there: {known}"
+            )
+    return fc
 
 
 def latest_forecasts(
