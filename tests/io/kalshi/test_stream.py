@@ -13,11 +13,12 @@ stale" is tested here at the level of the flag the broker will read (``fresh_boo
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
 
-from kbayes.io.kalshi.replay import replay
+from kbayes.io.kalshi.replay import book_at, replay
 from kbayes.io.kalshi.stream import BookStream, Resync
 from kbayes.io.tape import TapeWriter
 
@@ -169,3 +170,15 @@ def test_repeated_locked_snapshots_escalate_to_resubscribe() -> None:
     hows = [[a.how for a in stream.handle(snapshot(s, *locked, id=s))] for s in range(1, 6)]
     assert hows[:3] == [["snapshot"]] * 3 and hows[3] == ["resubscribe"]
     assert stream.is_stale(T) and stream.metrics["resync_resubscribe"] == 1
+
+
+def test_kbayes_book_reports_the_locked_book(tmp_path: Path) -> None:
+    """What ``kbayes book`` prints for a market whose last delta locked it."""
+    lines = [("out", SUB)] + [("in", f) for f in OPEN]
+    lines += [("in", delta(3, "yes", "0.4000", "1.00"))]
+    tape = write_tape(tmp_path / "tape", lines)
+    out = book_at(tape, T, dt.datetime(2027, 1, 1, tzinfo=dt.UTC))
+    assert out["stale"] is True and out["locked"] is True and out["spread"] == "0.0000"
+    assert out["sync"]["locked"] == 1 and out["sync"]["stale_now"] == 1
+    other = book_at(tape, OTHER, dt.datetime(2027, 1, 1, tzinfo=dt.UTC))
+    assert other["stale"] is False and other["locked"] is False
