@@ -38,8 +38,8 @@ from kbayes.experiment.context import RunContext
 from kbayes.experiment.data import OFFICIAL_SOURCE_PRIORITY
 from kbayes.experiment.errors import ConfigError
 from kbayes.experiment.registry import ExperimentKind, register_kind
-from kbayes.io.temperature import c_to_f_whole
 from kbayes.market.cities import City, city_of
+from kbayes.market.fahrenheit import c_to_f_whole
 from kbayes.market.ladder import Ladder
 from kbayes.scoring import (
     LOG_LOSS_EPS,

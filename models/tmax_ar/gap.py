@@ -14,7 +14,7 @@ from the continuous record) can exceed the largest 5-minute report ``M`` (°C, t
 
 For ``g = 0`` the rounding is done in exact integer arithmetic on the tenths value
 (``floor((18 m + 3250) / 100)`` for ``M = m / 10``), which equals
-:func:`kbayes.io.temperature.c_to_f_whole` on every tenths value; for ``g > 0`` the value is
+:func:`kbayes.market.fahrenheit.c_to_f_whole` on every tenths value; for ``g > 0`` the value is
 continuous and ties have probability zero.
 """
 

@@ -34,8 +34,8 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, Int
 
-from kbayes.io.temperature import c_to_f_whole
 from kbayes.market.bracket import Bracket
+from kbayes.market.fahrenheit import c_to_f_whole
 from kbayes.market.ladder import Ladder
 from models.tmax_ar.curves import ar_curves
 from models.tmax_ar.fit import Posterior

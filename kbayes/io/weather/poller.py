@@ -21,8 +21,8 @@ import dataclasses
 import datetime as dt
 from collections.abc import Callable, Sequence
 
-from kbayes.io.temperature import c_to_f
 from kbayes.market.cities import City
+from kbayes.market.fahrenheit import c_to_f
 from kbayes.market.records import ForecastHourlyRecord, WeatherObsRecord
 
 Source = Callable[

@@ -1,12 +1,10 @@
-"""NCEI DSI-6401 5-minute parser, °C→°F rounding, and the 5-minute importers."""
+"""NCEI DSI-6401 5-minute parser and the 5-minute importers."""
 
 from __future__ import annotations
 
 import datetime as dt
 import gzip
-import math
 import shutil
-from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -16,8 +14,8 @@ import pytest
 from kbayes.io.importers.weather.daily_truth import load_daily_truth
 from kbayes.io.importers.weather.ncei_5min import SOURCE_RAW, load_dsi6401, load_tidy
 from kbayes.io.ncei_5min import Dsi6401Error, parse_dsi6401_file, parse_dsi6401_line
-from kbayes.io.temperature import c_to_f, c_to_f_whole, round_half_up
 from kbayes.market.cities import CITIES
+from kbayes.market.fahrenheit import c_to_f_whole
 from tests.io.importers.weather_util import issue_fields, run_loader
 
 # A real line (KNYC, 2025-07-01 20:10 LST = 2025-07-02 01:10 UTC).
@@ -130,43 +128,6 @@ def test_file_parser_reports_line_numbers() -> None:
     assert [(e.line_no, e.field) for e in errors] == [(3, "line")]
     assert str(df["valid_utc"].dt.tz) == "UTC"
     assert df["temp_c"].isna().tolist() == [False, False, True]
-
-
-# --- °C → °F -----------------------------------------------------------------------------------
-@pytest.mark.parametrize(
-    ("c", "f"),
-    [
-        (22.8, 73),
-        (22.5, 73),  # 72.5 °F: round() would give 72
-        (-2.5, 28),  # 27.5 °F
-        (37.5, 100),  # 99.5 °F
-        (0.0, 32),
-        (-40, -40),
-        (-17.5, 1),  # 0.5 °F
-        (np.float64(14.4), 58),
-        ("31.1", 88),
-    ],
-)
-def test_c_to_f_whole(c: object, f: int) -> None:
-    assert c_to_f_whole(c) == f
-
-
-def test_c_to_f_whole_matches_exact_arithmetic_on_every_tenth() -> None:
-    for n in range(-500, 501):
-        exact = Fraction(n, 10) * Fraction(9, 5) + 32
-        expected = math.floor(exact + Fraction(1, 2))
-        assert c_to_f_whole(n / 10) == expected, n / 10
-
-
-@pytest.mark.parametrize("bad", [float("nan"), None, pd.NA, "M", float("inf")])
-def test_c_to_f_whole_refuses_missing_values(bad: object) -> None:
-    with pytest.raises((ValueError, TypeError)):
-        c_to_f_whole(bad)
-
-
-def test_round_half_up_and_c_to_f() -> None:
-    assert [round_half_up(x) for x in (72.5, 72.49, -0.5, -0.51, 35.96)] == [73, 72, 0, -1, 36]
-    assert c_to_f(2.2) == pytest.approx(35.96)
 
 
 # --- importer on hand-written lines ------------------------------------------------------------

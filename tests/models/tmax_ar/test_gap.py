@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from kbayes.io.temperature import c_to_f_whole
+from kbayes.market.fahrenheit import c_to_f_whole
 from models.tmax_ar.gap import GapModel, fit_gap, sample_gap, to_official_f
 
 

@@ -40,7 +40,7 @@ from kbayes.io.importers.weather._common import (
     parse_dates,
     place,
 )
-from kbayes.io.temperature import c_to_f, round_half_up
+from kbayes.market.fahrenheit import c_to_f, round_half_up
 from kbayes.market.records import OfficialHighRecord
 
 

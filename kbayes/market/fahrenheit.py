@@ -1,4 +1,4 @@
-"""Celsius/Fahrenheit conversion with the rounding NWS uses for whole-degree values.
+"""Celsius to whole Fahrenheit with the rounding NWS uses for the settlement value (domain rule).
 
 The settlement value is a whole °F integer. Python's ``round`` rounds halves to even
 (``round(72.5) == 72``) and binary floats turn exact decimal halves into near-halves, so
