@@ -26,6 +26,11 @@ Missing steps are prediction-only. The day offset is integrated out analytically
 marginal likelihood ``log p(y_{1:T})`` is the sum of the one-step predictive terms
 (prediction-error decomposition, Harvey 1989 ch. 3).
 
+The filter of a day is the step contract of :mod:`kbayes.step`: :func:`censored_ar_kalman`
+binds :class:`ARFilterParams` and returns ``init(key) -> ARState`` and
+``update(state, ARStep, key) -> (ARState, ARInfo)``; :func:`censored_ar_filter` scans it over a
+day, and the NumPyro model runs the same ``update`` in its own scan.
+
 Paths are drawn by forward filtering, backward sampling (Carter & Kohn 1994;
 Frühwirth-Schnatter 1994): ``delta, x_T ~ p(. | y)`` from the last filtered moments, then
 ``x_s | x_{s+1}, delta, y_{1:s}`` backwards. Steps after the conditioning time are simply
@@ -38,9 +43,10 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
-from jax.scipy.special import log_ndtr, ndtr
-from jaxtyping import Array, Float, Int
+from jax.scipy.special import log_ndtr
+from jaxtyping import Array, Float, Int, PRNGKeyArray
 
+from kbayes.step import StepAlgorithm, scan_algorithm
 from models.tmax_ar.grid import TENTHS, WHOLE
 
 SENSOR_SD = 0.03
@@ -62,21 +68,68 @@ _VAR_FLOOR = 1e-8
 _LOG_2PI = 1.8378770664093453
 
 
-class Filtered(NamedTuple):
-    """Filtered moments after each step (leading axes as the inputs', time last).
+class ARFilterParams(NamedTuple):
+    """What the filter of one day needs besides the day's steps (any common batch shape).
+
+    Attributes:
+        mu_delta, tau_delta: prior mean and sd of the day offset ``delta``.
+        obs_var: report error variance ``r^2`` (°C^2, :func:`report_var`).
+    """
+
+    mu_delta: Float[Array, "*batch"]
+    tau_delta: Float[Array, "*batch"]
+    obs_var: Float[Array, "*batch"] | float = OBS_SD**2
+
+
+class ARStep(NamedTuple):
+    """One step of a day: the AR coefficients at that step, the baseline and the report.
+
+    Stacked along a leading time axis for :func:`censored_ar_filter`.
+
+    Attributes:
+        phi, sigma: ``phi_s``, ``sigma_s`` (as from :func:`effective_ar`).
+        base: the baseline ``f_s``, °C.
+        y: the report, °C (any value where missing: it is never read).
+        kind: ``MISSING``, ``TENTHS`` or ``WHOLE`` (:mod:`models.tmax_ar.grid`).
+    """
+
+    phi: Float[Array, "*batch"]
+    sigma: Float[Array, "*batch"]
+    base: Float[Array, "*batch"]
+    y: Float[Array, "*batch"]
+    kind: Int[Array, "*batch"]
+
+
+class ARState(NamedTuple):
+    """Filtered Gaussian moments of ``(x_s, delta)`` (stacked: time along the last axis).
 
     Attributes:
         mx, md: means of ``x_s`` and ``delta``.
         pxx, pxd, pdd: the 2x2 covariance.
-        loglik: total one-step predictive log-likelihood of the reports.
     """
 
-    mx: Float[Array, "*batch T"]
-    md: Float[Array, "*batch T"]
-    pxx: Float[Array, "*batch T"]
-    pxd: Float[Array, "*batch T"]
-    pdd: Float[Array, "*batch T"]
-    loglik: Float[Array, "*batch"]
+    mx: Float[Array, "*batch"]
+    md: Float[Array, "*batch"]
+    pxx: Float[Array, "*batch"]
+    pxd: Float[Array, "*batch"]
+    pdd: Float[Array, "*batch"]
+
+
+class ARInfo(NamedTuple):
+    """Diagnostics of one step.
+
+    Attributes:
+        filtered: the state after the step (stacked over steps: the filtered moments that
+            :func:`backward_sample` needs).
+        log_likelihood: ``log p(y_s | y_1:s-1)`` of the step's report (0 where missing).
+        pred_mean, pred_var: the one-step predictive ``N(mu, s^2)`` of the report,
+            ``mu = f_s + E x_s + E delta``, ``s^2 = Var(x_s + delta) + r^2``.
+    """
+
+    filtered: ARState
+    log_likelihood: Float[Array, "*batch"]
+    pred_mean: Float[Array, "*batch"]
+    pred_var: Float[Array, "*batch"]
 
 
 def _log_interval(a: Float[Array, "*batch"], b: Float[Array, "*batch"]) -> Float[Array, "*batch"]:
@@ -104,51 +157,51 @@ def _censored_moments(
     return logz, mean, var
 
 
-def filter_step(
-    carry: tuple, inputs: tuple, obs_var: Float[Array, "*batch"] | float = OBS_SD**2
-) -> tuple[tuple, Float[Array, "*batch"]]:
-    """One predict + update step (all arrays share the batch shape of the carry).
+def censored_ar_kalman(params: ARFilterParams) -> StepAlgorithm[ARState, ARInfo]:
+    """The filter of one day as the step contract of :mod:`kbayes.step`.
 
-    Args:
-        carry: ``(mx, md, pxx, pxd, pdd)`` filtered at ``s - 1``.
-        inputs: ``(phi_s, sigma_s, f_s, y_s, kind_s)``.
-        obs_var: report error variance ``r^2`` (°C^2).
-
-    Returns:
-        The filtered carry at ``s`` and the log-likelihood contribution of the report at ``s``.
+    ``init(key)`` is the belief before step 0 (``x`` enters through step 0's innovation,
+    ``phi_0 = 0``; ``delta ~ N(mu_delta, tau_delta^2)``); ``update(state, step, key)`` is one
+    predict + update with a tenths (Gaussian), whole-°C (censored, moment-matched) or missing
+    (prediction only) report. Deterministic: keys are ignored. All arrays share one batch
+    shape (the NumPyro model filters every training day at once).
     """
-    mx, md, pxx, pxd, pdd = carry
-    phi, sigma, f, y, kind = inputs
-    # Predict: x <- phi x + sigma eps, delta unchanged.
-    mx = phi * mx
-    pxx = phi * phi * pxx + sigma * sigma
-    pxd = phi * pxd
-    mu = f + mx + md
-    s2 = pxx + 2.0 * pxd + pdd + obs_var
-    hx, hd = pxx + pxd, pxd + pdd  # Cov(z, T)
-    is_t, is_w = kind == TENTHS, kind == WHOLE
-    y_safe = jnp.where(kind > 0, y, mu)  # keeps the unused branches finite (and their grads)
-    # Tenths: Gaussian update.
-    ll_t = -0.5 * (_LOG_2PI + jnp.log(s2) + (y_safe - mu) ** 2 / s2)
-    # Whole °C: interval probability and moment-matched update.
-    ll_w, mean_w, var_w = _censored_moments(mu, s2, jnp.where(is_w, y_safe, jnp.round(mu)))
-    innov = jnp.where(is_t, y_safe - mu, jnp.where(is_w, mean_w - mu, 0.0))
-    shrink = jnp.where(is_t, 1.0, jnp.where(is_w, 1.0 - var_w / s2, 0.0))
-    mx = mx + hx / s2 * innov
-    md = md + hd / s2 * innov
-    pxx = jnp.maximum(pxx - shrink * hx * hx / s2, _VAR_FLOOR)
-    pxd = pxd - shrink * hx * hd / s2
-    pdd = jnp.maximum(pdd - shrink * hd * hd / s2, _VAR_FLOOR)
-    ll = jnp.where(is_t, ll_t, jnp.where(is_w, ll_w, 0.0))
-    return (mx, md, pxx, pxd, pdd), ll
+    obs_var = params.obs_var
 
+    def init(key: PRNGKeyArray | None) -> ARState:
+        del key
+        z = jnp.zeros_like(params.mu_delta)
+        return ARState(z, params.mu_delta, z, z, params.tau_delta * params.tau_delta)
 
-def initial_carry(
-    mu_delta: Float[Array, "*batch"], tau_delta: Float[Array, "*batch"]
-) -> tuple[Float[Array, "*batch"], ...]:
-    """Carry before step 0 (``x`` enters through step 0's stationary-variance innovation)."""
-    z = jnp.zeros_like(mu_delta)
-    return (z, mu_delta, z, z, tau_delta * tau_delta)
+    def update(state: ARState, step: ARStep, key: PRNGKeyArray | None) -> tuple[ARState, ARInfo]:
+        del key
+        mx, md, pxx, pxd, pdd = state
+        phi, sigma, f, y, kind = step
+        # Predict: x <- phi x + sigma eps, delta unchanged.
+        mx = phi * mx
+        pxx = phi * phi * pxx + sigma * sigma
+        pxd = phi * pxd
+        mu = f + mx + md
+        s2 = pxx + 2.0 * pxd + pdd + obs_var
+        hx, hd = pxx + pxd, pxd + pdd  # Cov(z, T)
+        is_t, is_w = kind == TENTHS, kind == WHOLE
+        y_safe = jnp.where(kind > 0, y, mu)  # keeps the unused branches finite (and their grads)
+        # Tenths: Gaussian update.
+        ll_t = -0.5 * (_LOG_2PI + jnp.log(s2) + (y_safe - mu) ** 2 / s2)
+        # Whole °C: interval probability and moment-matched update.
+        ll_w, mean_w, var_w = _censored_moments(mu, s2, jnp.where(is_w, y_safe, jnp.round(mu)))
+        innov = jnp.where(is_t, y_safe - mu, jnp.where(is_w, mean_w - mu, 0.0))
+        shrink = jnp.where(is_t, 1.0, jnp.where(is_w, 1.0 - var_w / s2, 0.0))
+        mx = mx + hx / s2 * innov
+        md = md + hd / s2 * innov
+        pxx = jnp.maximum(pxx - shrink * hx * hx / s2, _VAR_FLOOR)
+        pxd = pxd - shrink * hx * hd / s2
+        pdd = jnp.maximum(pdd - shrink * hd * hd / s2, _VAR_FLOOR)
+        ll = jnp.where(is_t, ll_t, jnp.where(is_w, ll_w, 0.0))
+        filtered = ARState(mx, md, pxx, pxd, pdd)
+        return filtered, ARInfo(filtered, ll, mu, s2)
+
+    return StepAlgorithm(init, update)
 
 
 def effective_ar(
@@ -158,31 +211,27 @@ def effective_ar(
     return phi.at[..., 0].set(0.0), sigma
 
 
-def kalman_filter(
-    phi: Float[Array, " T"],
-    sigma: Float[Array, " T"],
-    base: Float[Array, " T"],
-    y: Float[Array, " T"],
-    kind: Int[Array, " T"],
-    mu_delta: Float[Array, ""],
-    tau_delta: Float[Array, ""],
-    obs_var: Float[Array, ""] | float = OBS_SD**2,
-) -> Filtered:
-    """Filter one day (``vmap`` for more); ``phi``/``sigma`` as from :func:`effective_ar`."""
-    carry0 = initial_carry(mu_delta, tau_delta)
+def censored_ar_filter(params: ARFilterParams, steps: ARStep) -> tuple[ARState, ARInfo]:
+    """Filter one day (``steps`` stacked along a leading time axis; ``vmap`` for more days).
 
-    def step(c, inp):
-        c2, ll = filter_step(c, inp, obs_var)
-        return c2, (*c2, ll)
-
-    _, (mx, md, pxx, pxd, pdd, ll) = jax.lax.scan(step, carry0, (phi, sigma, base, y, kind))
-    return Filtered(mx, md, pxx, pxd, pdd, ll.sum())
+    Returns:
+        The state after the last step and the per-step :class:`ARInfo` (time leading);
+        ``info.log_likelihood.sum(-1)`` is the day's ``log p(y_1:T)`` (prediction-error
+        decomposition).
+    """
+    return scan_algorithm(censored_ar_kalman(params), steps)
 
 
 def backward_sample(
-    key: Array, filt: Filtered, phi: Float[Array, " T"], sigma: Float[Array, " T"]
+    key: Array, filt: ARState, phi: Float[Array, " T"], sigma: Float[Array, " T"]
 ) -> tuple[Float[Array, " T"], Float[Array, ""]]:
     """One joint draw ``(x_{0:T-1}, delta)`` given all the reports the filter saw.
+
+    Args:
+        key: PRNG key.
+        filt: the filtered moments of every step (``info.filtered`` of
+            :func:`censored_ar_filter`).
+        phi, sigma: the day's AR coefficients (those the filter used).
 
     Returns:
         ``(x, delta)``; the temperature path is ``base + delta + x``.
@@ -220,8 +269,3 @@ def backward_sample(
     )
     _, xs = jax.lax.scan(back, x_last, inputs, reverse=True)
     return jnp.concatenate([xs, x_last[None]]), delta
-
-
-def censored_cdf_check(mu: float, s: float, c: float) -> float:
-    """``P(N(mu, s^2) in [c - .5, c + .5))`` computed directly (reference for tests)."""
-    return float(ndtr((c + 0.5 - mu) / s) - ndtr((c - 0.5 - mu) / s))

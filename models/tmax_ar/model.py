@@ -57,7 +57,14 @@ from jaxtyping import Array, Float, Int
 from numpyro.contrib.control_flow import scan
 
 from models.tmax_ar.curves import N_PHI_COEF, N_SIGMA_COEF, ar_curves
-from models.tmax_ar.kalman import effective_ar, filter_step, initial_carry, report_var
+from models.tmax_ar.kalman import (
+    ARFilterParams,
+    ARState,
+    ARStep,
+    censored_ar_kalman,
+    effective_ar,
+    report_var,
+)
 
 PHI_LOC = np.array([6.0, 0.0, 0.0])
 PHI_SCALE = np.array([2.0, 0.5, 0.5])
@@ -125,12 +132,13 @@ def tmax_ar_model(data: FitData) -> None:
     k_day = phi_coef[0] + u[g]
     phi, sigma = ar_curves(phi_coef.at[0].set(0.0), sigma_coef.at[0].set(0.0), k_day, l_day)
     phi, sigma = effective_ar(phi, sigma)
-    carry0 = initial_carry(mu_delta[g], tau_delta[g])
+    # Every day at once (batch shape (D,)); numpyro's scan runs the filter's own update.
+    kalman = censored_ar_kalman(ARFilterParams(mu_delta[g], tau_delta[g], obs_var))
 
-    def transition(carry, inputs):
-        carry, ll = filter_step(carry, inputs, obs_var)
+    def transition(state: ARState, step: ARStep) -> tuple[ARState, None]:
+        state, info = kalman.update(state, step, None)
         with numpyro.plate("days_step", n_days):
-            numpyro.factor("loglik", ll)
-        return carry, None
+            numpyro.factor("loglik", info.log_likelihood)
+        return state, None
 
-    scan(transition, carry0, (phi.T, sigma.T, data.base.T, data.y.T, data.kind.T))
+    scan(transition, kalman.init(None), ARStep(phi.T, sigma.T, data.base.T, data.y.T, data.kind.T))

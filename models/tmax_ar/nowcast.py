@@ -42,9 +42,11 @@ from models.tmax_ar.fit import Posterior
 from models.tmax_ar.gap import GapModel, sample_gap, to_official_f
 from models.tmax_ar.grid import STEP_MINUTES, STEPS, TENTHS, WHOLE, observed_max
 from models.tmax_ar.kalman import (
+    ARFilterParams,
+    ARStep,
     backward_sample,
+    censored_ar_filter,
     effective_ar,
-    kalman_filter,
     report_noise_sd,
     report_var,
 )
@@ -145,15 +147,17 @@ def sample_day_paths(
     steps = jnp.arange(y.shape[0])
     seen = jnp.where(steps < s_t, kind, 0)
     obs_var = report_var(p.obs_jitter_sd)
-    filt = jax.vmap(kalman_filter, in_axes=(0, 0, None, None, None, 0, 0, 0))(
-        phi, sigma, base, y, seen, p.mu_delta[:, station], p.tau_delta[:, station], obs_var
+    prior = ARFilterParams(p.mu_delta[:, station], p.tau_delta[:, station], obs_var)
+    _, info = jax.vmap(censored_ar_filter, in_axes=(0, ARStep(0, 0, None, None, None)))(
+        prior, ARStep(phi, sigma, base, y, seen)
     )
-    logw = filt.loglik - jnp.max(filt.loglik)
+    loglik = info.log_likelihood.sum(-1)
+    logw = loglik - jnp.max(loglik)
     w = jnp.exp(logw)
     w = w / w.sum()
     ess = 1.0 / jnp.sum(w * w)
     pick = jax.random.choice(k_res, n_candidates, (n_paths,), p=w)
-    filt = jax.tree.map(lambda a: a[pick], filt)
+    filt = jax.tree.map(lambda a: a[pick], info.filtered)
     keys = jax.random.split(k_back, n_paths)
     x, delta = jax.vmap(backward_sample)(keys, filt, phi[pick], sigma[pick])
     temp = base[None, :] + delta[:, None] + x
