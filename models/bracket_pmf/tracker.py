@@ -118,7 +118,9 @@ def ukf_tracker(
         repair=REPAIRS[repair],
     )
 
-    def update(state: Any, step: BracketStep, key: PRNGKeyArray | None = None):
+    def update(
+        state: Any, step: BracketStep, key: PRNGKeyArray | None = None
+    ) -> tuple[Any, TrackerInfo]:
         state, info = base.update(state, step_observation(step, params, weather), key)
         pmf = gaussian_pmf(state.mean, state.cov) if with_pmf else jnp.full(k, jnp.nan)
         return state, TrackerInfo(pmf, info.log_likelihood, info.observed)
@@ -157,7 +159,7 @@ def pf_tracker(
         noise_dtype=jnp.float32,  # float32 proposal noise: ~4x cheaper than float64 normals
     )
 
-    def update(state: Any, step: BracketStep, key: PRNGKeyArray | None):
+    def update(state: Any, step: BracketStep, key: PRNGKeyArray | None) -> tuple[Any, TrackerInfo]:
         state, info = base.update(state, step_observation(step, params, weather), key)
         pmf = particle_pmf(state.particles, state.log_weights)
         return state, TrackerInfo(pmf, info.log_likelihood, info.observed)
@@ -170,7 +172,8 @@ def track(
     steps: BracketStep,
     key: PRNGKeyArray | None = None,
 ) -> tuple[Any, TrackerInfo]:
-    """Scan ``algorithm`` over one event's steps (leading axis ``T``)."""
+    """Scan ``algorithm`` over one event's steps (leading axis ``T``): replay of the live
+    ``update``, :func:`kbayes.step.scan_algorithm` typed for the bracket trackers."""
     return scan_algorithm(algorithm, steps, key)
 
 
