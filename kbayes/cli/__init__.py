@@ -192,7 +192,7 @@ def _csv(text: str | None) -> list[str]:
 
 
 def _cmd_fetch(args: argparse.Namespace, console: Console) -> int:
-    from kbayes.io.kalshi import fetch
+    from kbayes.io import backfill as fetch
     from kbayes.io.kalshi.errors import KalshiError
     from kbayes.io.kalshi.rest import KalshiClient, RetryPolicy
     from kbayes.io.store import DuckDBStore

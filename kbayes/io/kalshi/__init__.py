@@ -4,7 +4,10 @@
 * :mod:`.rest`: :class:`KalshiClient` / :class:`AsyncKalshiClient`; :mod:`.schema`: typed objects;
 * :mod:`.book_wire`: order-book payloads to books; :mod:`.seq`: the per-sid ``seq`` check;
 * :mod:`.stream`: books and seq per sid (no I/O); :mod:`.ws`: :class:`KalshiWebSocket`;
-* :mod:`.recorder`, :mod:`.replay`: ``kbayes record`` / ``kbayes book``; :mod:`.fetch`: backfill.
+* :mod:`.recorder`, :mod:`.replay`: ``kbayes record`` / ``kbayes book``.
+
+The field readers it shares with the importers are :mod:`kbayes.io.kalshi_wire`; the REST
+backfill into the store (``kbayes fetch``) is :mod:`kbayes.io.backfill`.
 """
 
 from kbayes.io.kalshi.auth import Signer

@@ -1,7 +1,7 @@
 """Typed Kalshi REST objects in exact units, for both wire generations (kalshi-api.md §4-5, §11).
 
 Prices become centi-cents (``$1 = 10_000``), counts centi-contracts, instants aware UTC. The
-field readers of :mod:`kbayes.io.importers.kalshi.wire` do the per-field work (dollar strings,
+field readers of :mod:`kbayes.io.kalshi_wire` do the per-field work (dollar strings,
 ``*_fp`` counts, legacy integer cents, both generations cross-checked). Here:
 
 * a **missing required field** raises :class:`KalshiSchemaError` naming the endpoint and field;
@@ -22,14 +22,14 @@ import warnings
 from collections.abc import Mapping
 from typing import Any
 
-from kbayes.io.importers.kalshi.wire import (
+from kbayes.io.kalshi.errors import KalshiSchemaError
+from kbayes.io.kalshi_wire import (
     WireError,
     count_centi,
     parse_utc,
     parse_utc_opt,
     price_cc,
 )
-from kbayes.io.kalshi.errors import KalshiSchemaError
 from kbayes.market.prices import CC_PER_DOLLAR
 
 

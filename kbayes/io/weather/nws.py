@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from kbayes.io.importers.kalshi.wire import parse_utc
+from kbayes.io.kalshi_wire import parse_utc
 from kbayes.io.weather.http import get
 from kbayes.io.weather.metar import t_group
 from kbayes.market.records import WeatherObsRecord

@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from kbayes.cli import main
+from kbayes.io.backfill import Checkpoints, fetch_trades
 from kbayes.io.kalshi.errors import KalshiTransportError
-from kbayes.io.kalshi.fetch import Checkpoints, fetch_trades
 from kbayes.io.kalshi.rest import KalshiClient, RetryPolicy
 from kbayes.io.store import DuckDBStore
 from kbayes.io.tape import TapeWriter

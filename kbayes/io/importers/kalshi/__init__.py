@@ -3,7 +3,8 @@
 One module per idea: ``cpratim`` (trade tape and event metadata), ``markets`` (market metadata
 tables and REST market pages), ``bbo`` (top of book), ``candles`` (OHLC bars), ``outcomes``
 (winning brackets and a daily-high proxy), ``ws`` (WebSocket frames), ``rest`` (REST order
-books, fills, raw bodies). ``wire``, ``ladders`` and ``tables`` hold the parsing they share.
+books, fills, raw bodies). ``ladders`` and ``tables`` hold the parsing they share; the
+field readers shared with the live client are :mod:`kbayes.io.kalshi_wire`.
 """
 
 from kbayes.io.importers.kalshi import (  # noqa: F401  (imported to register)

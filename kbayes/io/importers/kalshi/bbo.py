@@ -37,7 +37,7 @@ from kbayes.io.importers.kalshi.tables import (
     read_csv,
     ticker_meta,
 )
-from kbayes.io.importers.kalshi.wire import (
+from kbayes.io.kalshi_wire import (
     cents_series_to_cc,
     contracts_series_to_centi,
     utc_series,

@@ -34,7 +34,7 @@ from kbayes.io.importers.archive import READ_ERRORS, members
 from kbayes.io.importers.base import ImportContext, Importer
 from kbayes.io.importers.kalshi.ladders import frame, write_rows
 from kbayes.io.importers.kalshi.tables import RowChecks, file_lines, read_csv, ticker_meta
-from kbayes.io.importers.kalshi.wire import (
+from kbayes.io.kalshi_wire import (
     WireError,
     cents_series_to_cc,
     city_for,

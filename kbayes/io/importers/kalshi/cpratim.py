@@ -41,7 +41,7 @@ from kbayes.io.importers.kalshi.ladders import (
     markets_and_events,
     write_markets_events,
 )
-from kbayes.io.importers.kalshi.wire import WireError, city_for, parse_utc_opt, utc_series
+from kbayes.io.kalshi_wire import WireError, city_for, parse_utc_opt, utc_series
 from kbayes.market.bracket import BracketError
 from kbayes.market.cities import UnknownCityError
 from kbayes.market.ladder import Ladder, LadderError, event_date, event_ticker_of

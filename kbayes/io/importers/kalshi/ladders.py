@@ -31,7 +31,7 @@ from typing import Any
 import pandas as pd
 
 from kbayes.io.importers.base import ImportContext
-from kbayes.io.importers.kalshi.wire import (
+from kbayes.io.kalshi_wire import (
     WireError,
     city_for,
     count_centi,

@@ -26,7 +26,8 @@ from typing import Any
 from kbayes.io.importers import register
 from kbayes.io.importers.base import ImportContext, Importer
 from kbayes.io.importers.kalshi.ladders import write_rows
-from kbayes.io.importers.kalshi.wire import (
+from kbayes.io.importers.kalshi.ws import snapshot_levels
+from kbayes.io.kalshi_wire import (
     WireError,
     count_centi,
     parse_utc,
@@ -34,7 +35,6 @@ from kbayes.io.importers.kalshi.wire import (
     price_cc,
     require,
 )
-from kbayes.io.importers.kalshi.ws import snapshot_levels
 from kbayes.market.prices import PriceFormatError, dollars_to_cc
 from kbayes.market.records import BookLevelRecord, FillRecord, RawMessageRecord
 

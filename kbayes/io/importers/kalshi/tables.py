@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from kbayes.io.importers.base import ImportContext
-from kbayes.io.importers.kalshi.wire import TZ_SUFFIX_RE, city_for
+from kbayes.io.kalshi_wire import TZ_SUFFIX_RE, city_for
 from kbayes.market.cities import UnknownCityError
 from kbayes.market.ladder import event_ticker_of
 

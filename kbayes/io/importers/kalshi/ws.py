@@ -33,7 +33,7 @@ from typing import Any
 from kbayes.io.importers import register
 from kbayes.io.importers.base import ImportContext, Importer
 from kbayes.io.importers.kalshi.ladders import write_rows
-from kbayes.io.importers.kalshi.wire import (
+from kbayes.io.kalshi_wire import (
     WireError,
     bid_cc,
     city_for,

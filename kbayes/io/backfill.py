@@ -1,4 +1,7 @@
-"""Backfill from the REST API into the store, resumable page by page (``kbayes fetch``).
+"""Backfill from the Kalshi REST API into the store, resumable page by page (``kbayes fetch``).
+
+It sits beside :mod:`kbayes.io.ingest` (files into the store), not in the live client
+:mod:`kbayes.io.kalshi`: it writes rows through the importers' row builders.
 
 Every page is written under its own ``source_file`` (``kalshi_api/<kind>/<key>/p00012``), so a
 re-run replaces rather than duplicates, and a checkpoint (cursor and tier for trades and
@@ -33,9 +36,9 @@ from kbayes.io.importers.kalshi.ladders import (
     markets_and_events,
     write_rows,
 )
-from kbayes.io.importers.kalshi.wire import city_for
 from kbayes.io.kalshi.rest import KalshiClient
 from kbayes.io.kalshi.schema import Trade
+from kbayes.io.kalshi_wire import city_for
 from kbayes.io.store import DuckDBStore
 from kbayes.market.bracket import Bracket
 from kbayes.market.cities import UnknownCityError

@@ -12,7 +12,7 @@ from kbayes.io.importers.kalshi.ladders import (
     parse_market,
     resolve_bracket,
 )
-from kbayes.io.importers.kalshi.wire import (
+from kbayes.io.kalshi_wire import (
     WireError,
     bid_cc,
     city_for,
