@@ -34,14 +34,30 @@ def deadline(seconds: float | None) -> Iterator[None]:
         _local.at = before
 
 
+def _passed() -> httpcore.ReadTimeout:
+    return httpcore.ReadTimeout(f"no complete answer within the {_local.seconds:g} s deadline")
+
+
 def _left(timeout: float | None) -> float | None:
     at = getattr(_local, "at", None)
     if at is None:
         return timeout
     left = at - time.monotonic()
     if left <= 0:
-        raise httpcore.ReadTimeout(f"no complete answer within the {_local.seconds:g} s deadline")
+        raise _passed()
     return left if timeout is None else min(timeout, left)
+
+
+@contextlib.contextmanager
+def _named() -> Iterator[None]:
+    """A socket timeout that the deadline cut short says so."""
+    try:
+        yield
+    except httpcore.TimeoutException as exc:
+        at = getattr(_local, "at", None)
+        if at is not None and time.monotonic() >= at:
+            raise _passed() from exc
+        raise
 
 
 class _Stream(httpcore.NetworkStream):
@@ -49,10 +65,12 @@ class _Stream(httpcore.NetworkStream):
         self._inner = inner
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._inner.read(max_bytes, _left(timeout))
+        with _named():
+            return self._inner.read(max_bytes, _left(timeout))
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._inner.write(buffer, _left(timeout))
+        with _named():
+            self._inner.write(buffer, _left(timeout))
 
     def close(self) -> None:
         self._inner.close()
@@ -72,9 +90,10 @@ class _Backend(httpcore.NetworkBackend):
     def connect_tcp(self, host: str, port: int, timeout: float | None = None,
                     local_address: str | None = None, socket_options: Any = None
                     ) -> httpcore.NetworkStream:  # fmt: skip
-        return _Stream(
-            self._inner.connect_tcp(host, port, _left(timeout), local_address, socket_options)
-        )
+        with _named():
+            return _Stream(
+                self._inner.connect_tcp(host, port, _left(timeout), local_address, socket_options)
+            )
 
     def connect_unix_socket(self, path: str, timeout: float | None = None,
                             socket_options: Any = None) -> httpcore.NetworkStream:  # fmt: skip
