@@ -2,9 +2,10 @@
 
 Every parametric map in :mod:`kbayes.calibration` is fitted by :func:`minimize_lbfgs`: the
 objective is ``loss(params, w, *data, *consts)``, a weighted mean over rows (plus any penalty),
-minimised by ``optax.lbfgs`` (zoom line search) in one ``jax.lax.while_loop`` under ``jax.jit``. The
-loop stops when the Euclidean norm of the gradient falls below ``tol`` or after ``max_iter``
-steps. All of it runs with 64-bit floats enabled *locally* (``jax.enable_x64``), so the rest of
+minimised by ``optax.lbfgs`` (zoom line search) in one ``jax.lax.while_loop`` under ``jax.jit``
+(:func:`kbayes.optim.lbfgs_minimize`, the L-BFGS loop every kbayes fit shares). The loop
+stops when the Euclidean norm of the gradient falls below ``tol`` or after ``max_iter`` steps.
+All of it runs with 64-bit floats enabled *locally* (``jax.enable_x64``), so the rest of
 the process keeps jax's default float32.
 
 To avoid recompiling for every training-set size (cross-validation folds differ by a few rows),
@@ -21,10 +22,11 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
-import optax.tree_utils as otu
 
-MIN_BUCKET = 4096
+from kbayes.optim import lbfgs_minimize
+from kbayes.shapes import bucket_length
+
+MIN_BUCKET = 4096  # rows padded to the next power of two, at least this (kbayes.shapes)
 
 
 class FitInfo(NamedTuple):
@@ -43,11 +45,6 @@ class FitInfo(NamedTuple):
     grad_norm: float
 
 
-def bucket_size(n: int) -> int:
-    """Padded row count: the next power of two, at least :data:`MIN_BUCKET`."""
-    return max(MIN_BUCKET, 1 << max(n - 1, 0).bit_length())
-
-
 def _pad(x: np.ndarray, size: int) -> np.ndarray:
     extra = size - x.shape[0]
     return np.concatenate([x, np.repeat(x[:1], extra, axis=0)]) if extra else x
@@ -63,27 +60,8 @@ def _run(
     max_iter: int,
     tol: jax.Array,
 ) -> tuple[Any, jax.Array, jax.Array, jax.Array]:
-    fun = lambda p: loss(p, w, *data, *consts)
-    opt = optax.lbfgs()
-    value_and_grad = optax.value_and_grad_from_state(fun)
-
-    def step(carry: tuple[Any, Any]) -> tuple[Any, Any]:
-        params, state = carry
-        value, grad = value_and_grad(params, state=state)
-        updates, state = opt.update(grad, state, params, value=value, grad=grad, value_fn=fun)
-        return optax.apply_updates(params, updates), state
-
-    def keep_going(carry: tuple[Any, Any]) -> jax.Array:
-        _, state = carry
-        count = otu.tree_get(state, "count")
-        gnorm = otu.tree_norm(otu.tree_get(state, "grad"))
-        finite = jnp.isfinite(otu.tree_get(state, "value"))
-        return (count == 0) | ((count < max_iter) & (gnorm >= tol) & finite)
-
-    params, state = jax.lax.while_loop(keep_going, step, (params0, opt.init(params0)))
-    # The state holds the objective and gradient at the returned parameters.
-    value, grad = otu.tree_get(state, "value"), otu.tree_get(state, "grad")
-    return params, value, otu.tree_get(state, "count"), otu.tree_norm(grad)
+    out = lbfgs_minimize(lambda p: loss(p, w, *data, *consts), params0, max_iter, tol)
+    return out.params, out.value, out.iterations, out.grad_norm
 
 
 def minimize_lbfgs(
@@ -112,7 +90,7 @@ def minimize_lbfgs(
         ``(params, info)`` with ``params`` as numpy float64 arrays in the structure of
         ``params0`` and :class:`FitInfo` diagnostics.
     """
-    size = bucket_size(len(weights))
+    size = bucket_length(len(weights), MIN_BUCKET)
     w = _pad(np.asarray(weights, dtype=np.float64), size)
     w[len(weights) :] = 0.0
     padded = tuple(_pad(np.asarray(d), size) for d in data)

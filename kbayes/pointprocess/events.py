@@ -25,6 +25,7 @@ from kbayes.pointprocess.baseline import (
     constant_baseline,
     exposure_np,
 )
+from kbayes.shapes import bucket_length
 
 
 class EventSequence(NamedTuple):
@@ -149,12 +150,34 @@ def check_events(
 
 
 def padded_length(n: int) -> int:
-    """Smallest ``m * 2**k >= n`` with ``m`` in 4..7 (at most 25% padding, few distinct shapes)."""
-    if n <= 8:
-        return 8
-    k = max(int(np.floor(np.log2(n))) - 2, 0)
-    m = int(np.ceil(n / 2**k))
-    return m * 2**k
+    """Smallest ``m * 2**k >= n`` with ``m`` in 4..7, at least 8 (at most 25% padding, few
+    distinct shapes): :func:`kbayes.shapes.bucket_length` with two mantissa bits."""
+    return bucket_length(n, 8, mantissa_bits=2)
+
+
+def pad_rows(data: HawkesData, length: int) -> HawkesData:
+    """``data`` with inert rows (zero gap, weight, mark and exposure) appended up to ``length``.
+
+    A zero-weight row at zero gap leaves the recursion's state unchanged and adds no term.
+
+    Raises:
+        ValueError: when ``length`` is shorter than ``data``.
+    """
+    n = int(data.dt.shape[0])
+    if length < n:
+        raise ValueError(f"length = {length} is shorter than the data ({n} rows)")
+    extra = length - n
+
+    def pad(x: Array) -> Array:
+        return jnp.concatenate([x, jnp.zeros((extra, *x.shape[1:]), x.dtype)])
+
+    return data._replace(
+        dt=pad(data.dt),
+        marks=pad(data.marks),
+        weight=pad(data.weight),
+        bins=pad(data.bins),
+        dexp=pad(data.dexp),
+    )
 
 
 def prepare(
@@ -193,14 +216,7 @@ def prepare(
     dt_end = events.T - t_last
     dexp_end = exposure_np(grid, t_last, events.T)
     bins = bin_index_np(grid, t)
-    if pad:
-        extra = padded_length(n) - n
-        dt = np.concatenate([dt, np.zeros(extra)])
-        m = np.concatenate([m, np.zeros(extra, np.int64)])
-        w = np.concatenate([w, np.zeros(extra)])
-        bins = np.concatenate([bins, np.zeros(extra, np.int64)])
-        dexp = np.concatenate([dexp, np.zeros((extra, grid.num_bins))])
-    return HawkesData(
+    data = HawkesData(
         dt=jnp.asarray(dt),
         marks=jnp.asarray(m, dtype=jnp.int32),
         weight=jnp.asarray(w),
@@ -211,3 +227,4 @@ def prepare(
         exposure=jnp.asarray(exposure_np(grid, 0.0, events.T)),
         counts=jnp.asarray(events.counts, dtype=float),
     )
+    return pad_rows(data, padded_length(n)) if pad else data

@@ -11,7 +11,7 @@ Two solvers share one parametrisation (free baselines per bin, free or tied entr
   the exact log-likelihood scaled by ``1 / N`` (with the one-pass analytic gradient of
   :mod:`kbayes.pointprocess.gradient`), ``optax.lbfgs`` with a zoom line search inside one
   jitted ``lax.while_loop``; Adam is the fallback when L-BFGS ends on a non-finite value (or
-  on request).
+  on request). The L-BFGS loop is :func:`kbayes.optim.lbfgs_minimize`, shared by every fit.
 
 Standard errors are Wald errors from the observed information in the constrained
 parametrisation, ``Cov(phi) = H(phi_hat)^{-1}`` with ``H`` the Hessian of the negative
@@ -50,6 +50,7 @@ from jax import Array
 from jax.flatten_util import ravel_pytree
 from jaxtyping import Float, Int
 
+from kbayes.optim import lbfgs_minimize
 from kbayes.pointprocess import convex
 from kbayes.pointprocess.baseline import BaselineGrid, constant_baseline, exposure_np
 from kbayes.pointprocess.events import EventSequence, HawkesData, prepare
@@ -178,6 +179,9 @@ def _gnorm(tree: Any) -> Array:
     return otu.tree_norm(tree)
 
 
+_STALL_RTOL = 1e-15  # L-BFGS stops when a step changes -log L / N by less (relative)
+
+
 @jax.jit
 def _run_lbfgs(
     u0: FreeParams,
@@ -191,28 +195,8 @@ def _run_lbfgs(
     def fun(u: FreeParams) -> Array:
         return _neg_log_lik_u(u, data, index, fixed, scale)
 
-    opt = optax.lbfgs()
-    value_and_grad = optax.value_and_grad_from_state(fun)
-
-    def step(carry: tuple[FreeParams, Any, Array]) -> tuple[FreeParams, Any, Array]:
-        u, state, _ = carry
-        value, grad = value_and_grad(u, state=state)
-        updates, state = opt.update(grad, state, u, value=value, grad=grad, value_fn=fun)
-        return optax.apply_updates(u, updates), state, value
-
-    def cond(carry: tuple[FreeParams, Any, Array]) -> Array:
-        _, state, prev = carry
-        k = otu.tree_get(state, "count")
-        value = otu.tree_get(state, "value")
-        err = _gnorm(otu.tree_get(state, "grad"))
-        stalled = (k > 1) & (jnp.abs(prev - value) <= 1e-15 * jnp.maximum(1.0, jnp.abs(value)))
-        return (k == 0) | ((k < max_iter) & (err >= tol) & ~stalled & jnp.isfinite(value))
-
-    state0 = opt.init(u0)
-    u, state, _ = jax.lax.while_loop(cond, step, (u0, state0, jnp.asarray(jnp.inf, scale.dtype)))
-    # the line search stores the value and gradient at the accepted point
-    value, grad = otu.tree_get(state, "value"), otu.tree_get(state, "grad")
-    return u, value, _gnorm(grad), otu.tree_get(state, "count")
+    out = lbfgs_minimize(fun, u0, max_iter, tol, stall_rtol=_STALL_RTOL)
+    return out.params, out.value, out.grad_norm, out.iterations
 
 
 @jax.jit

@@ -45,12 +45,12 @@ from typing import Any, Literal, NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
-import optax.tree_utils as otu
 from jax import Array
 from jax.flatten_util import ravel_pytree
 from jaxtyping import Float, Int
 
+from kbayes import shapes
+from kbayes.optim import lbfgs_minimize
 from kbayes.pointprocess import (
     BaselineGrid,
     EventSequence,
@@ -64,8 +64,9 @@ from kbayes.pointprocess import (
     prepare,
 )
 from kbayes.pointprocess.convex import RowData, design
-from kbayes.pointprocess.events import padded_length
+from kbayes.pointprocess.events import pad_rows, padded_length
 from kbayes.pointprocess.mle import (
+    _STALL_RTOL,
     FitInfo,
     FreeIndex,
     FreeParams,
@@ -80,12 +81,16 @@ _MAX_PROFILE = 100  # decays visited by one profile search at most
 _MAX_ROUNDS = 200  # alternations between the day factors and the rest at most
 
 
+MIN_DAY_LENGTH = 256  # L-BFGS day lengths are bucketed to powers of two, at least this
+
+
 def bucket_length(n: int) -> int:
-    """Padded length for ``n`` events: the next power of two, at least 256.
+    """Padded length for ``n`` events: the next power of two, at least 256
+    (:func:`kbayes.shapes.bucket_length`).
 
     Few distinct lengths mean few compiled programs when many days are fitted one by one.
     """
-    return max(256, 1 << max(0, int(n) - 1).bit_length())
+    return shapes.bucket_length(n, MIN_DAY_LENGTH)
 
 
 def stack_days(
@@ -118,20 +123,7 @@ def stack_days(
     length = padded_length(longest) if length is None else int(length)
     if length < longest:
         raise ValueError(f"length = {length} is shorter than the longest day ({longest} events)")
-    rows = []
-    for ev, grid in zip(days, grids, strict=True):
-        data = prepare(ev, grid)
-        extra = length - int(data.dt.shape[0])
-        pad1 = lambda x, extra=extra: jnp.concatenate([x, jnp.zeros((extra,), x.dtype)])
-        rows.append(
-            data._replace(
-                dt=pad1(data.dt),
-                marks=pad1(data.marks),
-                weight=pad1(data.weight),
-                bins=pad1(data.bins),
-                dexp=jnp.concatenate([data.dexp, jnp.zeros((extra, data.dexp.shape[1]))]),
-            )
-        )
+    rows = [pad_rows(prepare(ev, grid), length) for ev, grid in zip(days, grids, strict=True)]
     return HawkesData(*(jnp.stack(x) for x in zip(*rows, strict=True)))
 
 
@@ -157,27 +149,8 @@ def _run_lbfgs(
     tol: Array,
 ) -> tuple[FreeParams, Array, Array, Array]:
     fun = lambda u: _nll_u(u, data, index, fixed, scale)
-    opt = optax.lbfgs()
-    value_and_grad = optax.value_and_grad_from_state(fun)
-
-    def step(carry: tuple[FreeParams, Any, Array]) -> tuple[FreeParams, Any, Array]:
-        u, state, _ = carry
-        value, grad = value_and_grad(u, state=state)
-        updates, state = opt.update(grad, state, u, value=value, grad=grad, value_fn=fun)
-        return optax.apply_updates(u, updates), state, value
-
-    def cond(carry: tuple[FreeParams, Any, Array]) -> Array:
-        _, state, prev = carry
-        k = otu.tree_get(state, "count")
-        value = otu.tree_get(state, "value")
-        err = otu.tree_norm(otu.tree_get(state, "grad"))
-        stalled = (k > 1) & (jnp.abs(prev - value) <= 1e-15 * jnp.maximum(1.0, jnp.abs(value)))
-        return (k == 0) | ((k < max_iter) & (err >= tol) & ~stalled & jnp.isfinite(value))
-
-    init = (u0, opt.init(u0), jnp.asarray(jnp.inf, scale.dtype))
-    u, state, _ = jax.lax.while_loop(cond, step, init)
-    value, grad = otu.tree_get(state, "value"), otu.tree_get(state, "grad")
-    return u, value, otu.tree_norm(grad), otu.tree_get(state, "count")
+    out = lbfgs_minimize(fun, u0, max_iter, tol, stall_rtol=_STALL_RTOL)
+    return out.params, out.value, out.grad_norm, out.iterations
 
 
 @jax.jit
