@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from kbayes.io.importers.weather.daily_truth import load_daily_truth
-from kbayes.io.importers.weather.ncei_5min import SOURCE_RAW, load_dsi6401, load_tidy
+from kbayes.io.importers.weather.ncei_5min_import import SOURCE_RAW, load_dsi6401, load_tidy
 from kbayes.io.ncei_5min import Dsi6401Error, parse_dsi6401_file, parse_dsi6401_line
 from kbayes.market.cities import CITIES
 from kbayes.market.fahrenheit import c_to_f_whole

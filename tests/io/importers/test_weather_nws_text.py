@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from kbayes.io.importers.weather.nws_text import load_cf6, load_cli, load_raw
+from kbayes.io.importers.weather.nws_text_import import load_cf6, load_cli, load_raw
 from kbayes.io.nws_text import NwsTextError, parse_cf6, parse_cli
 from tests.io.importers.weather_util import issue_fields, run_loader
 

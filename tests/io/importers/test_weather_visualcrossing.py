@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from kbayes.io.importers.weather.visualcrossing import load_daily, load_hourly
+from kbayes.io.importers.weather.visual_crossing_import import load_daily, load_hourly
 from tests.io.importers.weather_util import run_loader
 
 HOURLY_HEAD = (

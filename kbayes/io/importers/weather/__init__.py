@@ -9,7 +9,7 @@ from kbayes.io.importers.weather import (  # noqa: F401
     daily_truth,
     guidance,
     hourly_metar,
-    ncei_5min,
-    nws_text,
-    visualcrossing,
+    ncei_5min_import,
+    nws_text_import,
+    visual_crossing_import,
 )

@@ -26,7 +26,7 @@ from typing import Any
 from kbayes.io.importers import register
 from kbayes.io.importers.base import ImportContext, Importer
 from kbayes.io.importers.kalshi.ladders import write_rows
-from kbayes.io.importers.kalshi.ws import snapshot_levels
+from kbayes.io.importers.kalshi.ws_import import snapshot_levels
 from kbayes.io.kalshi_wire import (
     WireError,
     count_centi,
