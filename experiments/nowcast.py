@@ -10,15 +10,26 @@ Models scored at every decision time (bracket PMFs, scored by the runner like ``
 * ``climatology``: kernel PMF of the same calendar month's official highs in earlier years
   (as in ``baselines``).
 
+Before the climate day starts (``T-1 20:00``: no report can be seen) the ``tmax_ar`` PMF is
+the model prior pooled with that climatology, ``w p_model + (1 - w) p_clim``, with ``w``
+fitted on the training events (:mod:`models.tmax_ar.prior`; ``params.prior``); the table
+``tmax_ar_prior`` gives the raw prior, climatology and the pool per split.
+
+The 60-minute hazard of a new running high is recalibrated by a map fitted on the training
+days' hazard forecasts and outcomes (:mod:`models.tmax_ar.hazard`; ``params.hazard.calibration``)
+and its reliability on the test days is reported before (``tmax_ar_raw``) and after
+(``tmax_ar_calibrated``), next to a climatological hazard by hour of day.
+
 ``persistence`` and ``rmax_plus_rise`` need a report before ``t`` and are not scored
-otherwise (a note says how often). Extra tables: CRPS of the high, the 60-minute hazard's
-reliability (model and a climatological hazard by hour of day), NUTS diagnostics. Plots:
+otherwise (a note says how often). Extra tables: CRPS of the high, the hazard reliability
+(test days, and the training days the map was fitted on), NUTS diagnostics. Plots:
 posterior paths against the observed day, PIT histograms, hazard reliability diagram. The
 posterior is saved as ArviZ netCDF (``tmax_ar_posterior.nc``).
 
 No look-ahead: a nowcast at ``t`` sees only reports stamped before ``t``, the baseline path
 uses forecasts issued before ``T-1 20:00`` (or official highs of earlier years), and the fit,
-gap and rise distributions use training days only. Outcomes are labels only.
+gap and rise distributions, the prior's pool weight and the hazard map use training days only.
+Outcomes are labels only.
 """
 
 from __future__ import annotations
@@ -32,7 +43,6 @@ from typing import NamedTuple
 import jax
 import numpy as np
 import pandas as pd
-from scipy.special import ndtr
 
 from kbayes.experiment.context import RunContext
 from kbayes.experiment.data import OFFICIAL_SOURCE_PRIORITY
@@ -52,10 +62,10 @@ from kbayes.scoring import (
     write_pit_png,
     write_reliability_png,
 )
-from models.baselines import climatology_pmf
+from models.baselines import climatology_pmf, kernel_mass
 from models.tmax_ar.baseline import BaselineWarning, baseline_paths, fit_diurnal
 from models.tmax_ar.fit import FitConfig, Posterior, diagnostics_summary, fit_nuts, save_idata
-from models.tmax_ar.gap import GapModel, fit_gap
+from models.tmax_ar.gap_5min import GapModel, fit_gap
 from models.tmax_ar.grid import STEPS, TENTHS, DayObs, day_grid, observed_max, steps_before
 from models.tmax_ar.hazard import HazardCalibration, calibrate_hazard, fit_hazard_calibration
 from models.tmax_ar.model import FitData
@@ -105,17 +115,6 @@ def _int_pmf_to_ladder(lo: int, mass: np.ndarray, ladder: Ladder) -> np.ndarray:
 
     p = np.clip(ladder.pmf_from_cdf(cdf), 0.0, None)
     return p / p.sum()
-
-
-def _clim_int_pmf(history: np.ndarray, sigma: float) -> tuple[int, np.ndarray]:
-    grid = np.arange(
-        np.floor(history.min() - 6 * sigma - 2), np.ceil(history.max() + 6 * sigma + 3)
-    )
-    mass = (
-        ndtr((grid[:, None] + 0.5 - history[None, :]) / sigma)
-        - ndtr((grid[:, None] - 0.5 - history[None, :]) / sigma)
-    ).sum(axis=1)
-    return int(grid[0]), mass / mass.sum()
 
 
 def _load_grids(ctx: RunContext, train_end: dt.date):
@@ -483,7 +482,8 @@ def run(ctx: RunContext) -> pd.DataFrame:
             clim_int, clim_ladder = None, None
             if len(hist) >= clim_p["min_values"]:
                 h_arr = np.array(hist, dtype=float)
-                clim_int = _clim_int_pmf(h_arr, clim_p["kernel_sigma_f"])
+                grid_f, mass_f = kernel_mass(h_arr, clim_p["kernel_sigma_f"])
+                clim_int = (int(grid_f[0]), mass_f)
                 clim_ladder = climatology_pmf(e.ladder, h_arr, clim_p["kernel_sigma_f"])
             for d in ctx.config.decision_times:
                 s_t = steps_before(city, e.date, d.instant(e.city, e.date))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import pytest
 import yaml
 
 from kbayes.cli import main
@@ -32,8 +33,20 @@ def test_nowcast_kind_runs_and_reports(tmp_path: Path) -> None:
     diag = pd.read_csv(out / "tmax_ar_diagnostics.csv")
     assert {"r_hat", "ess_bulk"} <= set(diag.columns) and len(diag) > 10
     assert (out / "tmax_ar_posterior.nc").is_file()
-    assert (out / "hazard60_reliability.csv").is_file()
+    haz = pd.read_csv(out / "hazard60_reliability.csv")
+    assert {"tmax_ar_raw", "tmax_ar_calibrated", "climatology_by_hour"} <= set(haz["model"])
+    assert (out / "hazard60_reliability_train.csv").is_file()
+    prior = pd.read_csv(out / "tmax_ar_prior.csv").set_index("split")
+    # The pool was fitted on the training events: there it is no worse than either part.
+    train = prior.loc["train"]
+    assert train["log_loss_blend"] <= min(train["log_loss_model"], train["log_loss_climatology"])
+    t1 = res[
+        (res["model"] == "tmax_ar") & (res["decision_time"] == "T-1 20:00") & (res["city"] == "all")
+    ]
+    test_pool = t1[t1["split"] == "test"]["log_loss"].iloc[0]
+    assert test_pool == pytest.approx(prior.loc["test", "log_loss_blend"], abs=1e-4)
     for png in ("tmax_ar_paths.png", "nowcast_pit.png", "hazard60_reliability.png"):
         assert (out / png).is_file()
     report = (out / "report.md").read_text()
     assert "r-hat" in report
+    assert "before (tmax_ar_raw) and after (tmax_ar_calibrated)" in report

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import jax
 import numpy as np
 import pytest
 
+from models.baselines import climatology_pmf
+from models.tmax_ar.gap_5min import DEFAULT_GAP, to_official_f
+from models.tmax_ar.grid import STEPS, TENTHS
+from models.tmax_ar.nowcast import NowcastDay, nowcast, two_degree_ladder
 from models.tmax_ar.prior import blend_pmf, fit_prior_blend
+from models.tmax_ar.simulate import diurnal_base, simulate_days
 
 
 def _mean_log_loss(w: float, a: np.ndarray, b: np.ndarray) -> float:
@@ -54,3 +60,42 @@ def test_bad_inputs_name_the_problem() -> None:
         fit_prior_blend(np.array([0.1, 0.2]), np.array([0.1]))
     with pytest.raises(ValueError, match="probabilities"):
         fit_prior_blend(np.array([1.5]), np.array([0.1]))
+
+
+def _sim_highs(seed: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Simulated days (report paths) and their whole-°F highs (no 5-min -> official gap)."""
+    sim = simulate_days(seed, n, whole_frac=0.0, gap_frac=0.0)
+    y = np.asarray(sim.data.y, dtype=float)
+    return y, to_official_f(y.max(axis=1), np.zeros(n))
+
+
+@pytest.mark.parametrize("bias_c", [0.0, 4.0])
+def test_pooled_prior_no_worse_than_climatology_on_the_simulator(tiny_fit, bias_c) -> None:
+    """Day-ahead prior on simulated days, with a right and with a wrong baseline level.
+
+    ``bias_c = 4`` is the real-data failure: a baseline lifted to the wrong level makes the
+    model prior worse than the climatology of earlier years (the assert on ``raw`` shows the
+    test would fail without the pool); pooled with a weight fitted on the training days, the
+    test days' log loss is at most climatology's.
+    """
+    n = 40
+    y, highs = _sim_highs(31, n)
+    _, earlier = _sim_highs(32, 120)  # "earlier years" of the same climate
+    base = diurnal_base(n) + bias_c
+    ladder = two_degree_ladder(int(np.median(highs)), n_inner=10)
+    p_clim = climatology_pmf(ladder, earlier.astype(float), 2.0)
+    a, b = [], []
+    for d in range(n):
+        day = NowcastDay(y[d], np.full(STEPS, TENTHS), base[d], 0)
+        nc = nowcast(jax.random.PRNGKey(d), tiny_fit.posterior, DEFAULT_GAP, day, 0, ladder, 300)
+        k = ladder.index_of(int(highs[d]))
+        a.append(nc.pmf[k])
+        b.append(p_clim[k])
+    a, b = np.array(a), np.array(b)
+    train, test = slice(0, n // 2), slice(n // 2, n)
+    blend = fit_prior_blend(a[train], b[train])
+    pooled = blend.weight * a[test] + (1 - blend.weight) * b[test]
+    loss = {k: float(-np.log(v).mean()) for k, v in (("pool", pooled), ("clim", b[test]))}
+    assert loss["pool"] <= loss["clim"] + 1e-12
+    if bias_c:
+        assert float(-np.log(a[test]).mean()) > loss["clim"] + 0.5  # raw prior loses
