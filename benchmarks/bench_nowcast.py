@@ -24,7 +24,7 @@ import jax
 import numpy as np
 
 from models.tmax_ar.fit import FitConfig, diagnostics_summary, fit_nuts
-from models.tmax_ar.gap import DEFAULT_GAP
+from models.tmax_ar.gap_5min import DEFAULT_GAP
 from models.tmax_ar.nowcast import NowcastDay, nowcast
 from models.tmax_ar.simulate import simulate_days
 

@@ -8,13 +8,13 @@ Modules, one idea each:
 * :mod:`~models.tmax_ar.kalman`: filter with censored whole-°C reports, backward sampling;
 * :mod:`~models.tmax_ar.model`: the NumPyro model (``scan`` over steps, ``plate`` over days);
 * :mod:`~models.tmax_ar.fit`: NUTS, ArviZ InferenceData and diagnostics;
-* :mod:`~models.tmax_ar.gap`: 5-minute maximum to official high, whole °F;
+* :mod:`~models.tmax_ar.gap_5min`: 5-minute maximum to official high, whole °F;
 * :mod:`~models.tmax_ar.nowcast`: posterior predictive paths, PMF, quantiles, hazard;
 * :mod:`~models.tmax_ar.simulate`: days simulated from the model with known parameters.
 """
 
 from models.tmax_ar.fit import FitConfig, FitResult, Posterior, fit_nuts, save_idata
-from models.tmax_ar.gap import GapModel, fit_gap, to_official_f
+from models.tmax_ar.gap_5min import GapModel, fit_gap, to_official_f
 from models.tmax_ar.grid import STEPS, DayObs, day_grid, steps_before
 from models.tmax_ar.model import FitData, tmax_ar_model
 from models.tmax_ar.nowcast import (

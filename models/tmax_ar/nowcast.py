@@ -13,7 +13,7 @@ At decision time ``t`` (``s_t`` grid steps of the day lie before ``t``):
 3. Reports are simulated as ``round(T + e, 1)``, ``e ~ N(0, 0.03^2 + omega^2)``; the
    5-minute maximum ``M`` uses the actual tenths reports before ``t`` and simulated reports
    elsewhere; the official high is
-   ``round_half_up((M + g) 9/5 + 32)`` with the gap ``g`` of :mod:`models.tmax_ar.gap`.
+   ``round_half_up((M + g) 9/5 + 32)`` with the gap ``g`` of :mod:`models.tmax_ar.gap_5min`.
 
 Outputs: the bracket PMF (counts plus a small pseudo-count on brackets not ruled out by the
 running maximum, so brackets below it get exactly zero), quantiles of the high, and the hazard
@@ -39,7 +39,7 @@ from kbayes.market.fahrenheit import c_to_f_whole
 from kbayes.market.ladder import Ladder
 from models.tmax_ar.curves import ar_curves
 from models.tmax_ar.fit import Posterior
-from models.tmax_ar.gap import GapModel, sample_gap, to_official_f
+from models.tmax_ar.gap_5min import GapModel, sample_gap, to_official_f
 from models.tmax_ar.grid import STEP_MINUTES, STEPS, TENTHS, WHOLE, observed_max
 from models.tmax_ar.kalman import (
     ARFilterParams,

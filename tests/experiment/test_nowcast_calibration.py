@@ -23,7 +23,7 @@ from experiments.nowcast import (
     reliability_table,
 )
 from models.tmax_ar.fit import FitConfig, FitResult, fit_nuts
-from models.tmax_ar.gap import DEFAULT_GAP
+from models.tmax_ar.gap_5min import DEFAULT_GAP
 from models.tmax_ar.grid import TENTHS, DayObs
 from models.tmax_ar.simulate import simulate_days
 

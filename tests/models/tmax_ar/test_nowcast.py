@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from models.tmax_ar.baseline import BaselineWarning, baseline_paths, fit_diurnal
-from models.tmax_ar.gap import DEFAULT_GAP
+from models.tmax_ar.gap_5min import DEFAULT_GAP
 from models.tmax_ar.grid import MISSING, STEPS, DayObs
 from models.tmax_ar.nowcast import NowcastDay, NowcastWarning, nowcast, two_degree_ladder
 from models.tmax_ar.simulate import simulate_days

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from kbayes.market.fahrenheit import c_to_f_whole
-from models.tmax_ar.gap import GapModel, fit_gap, sample_gap, to_official_f
+from models.tmax_ar.gap_5min import GapModel, fit_gap, sample_gap, to_official_f
 
 
 def test_zero_gap_matches_nws_rounding_on_every_tenths_value() -> None:
