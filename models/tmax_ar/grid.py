@@ -42,10 +42,17 @@ class DayObs(NamedTuple):
 
 
 def steps_before(city: City, day: dt.date, t: dt.datetime | pd.Timestamp) -> int:
-    """Number of grid steps of ``day`` stamped strictly before ``t`` (0..288)."""
+    """Number of grid steps of ``day`` whose reports are all stamped strictly before ``t``.
+
+    Step ``s`` holds the reports stamped in ``[start + 5 s, start + 5 (s + 1))`` minutes
+    (:func:`day_grid` puts a report at the step at or before it), so it lies before ``t`` when
+    its end does: ``floor(minutes / 5)`` steps (0..288). On the 5-minute marks this is the
+    number of steps stamped before ``t``; off them the step containing ``t`` is left out, since
+    its report may be stamped after ``t`` (DESIGN 4: no look-ahead).
+    """
     start, _ = city.climate_day_window(day)
     minutes = (pd.Timestamp(t) - pd.Timestamp(start)).total_seconds() / 60.0
-    return int(np.clip(np.ceil(minutes / STEP_MINUTES), 0, STEPS))
+    return int(np.clip(np.floor(minutes / STEP_MINUTES), 0, STEPS))
 
 
 def day_grid(obs: pd.DataFrame, city: City, days: list[dt.date]) -> DayObs:

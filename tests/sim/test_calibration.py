@@ -25,10 +25,9 @@ def _power(p: np.ndarray, a: float) -> np.ndarray:
     return q / q.sum(axis=1, keepdims=True)
 
 
-def test_default_demo_is_fast(demo_timed: tuple[SimResult, float]) -> None:
-    res, cpu = demo_timed
-    assert len(res.events) == 180 and res.config == SimConfig()
-    assert cpu < 20.0, f"default demo took {cpu:.1f} s of CPU"
+def test_default_demo_is_the_default_config(demo: SimResult) -> None:
+    # Its CPU time (target < 20 s) is a benchmark: benchmarks/bench_sim.py.
+    assert len(demo.events) == 180 and demo.config == SimConfig()
 
 
 def test_market_mid_pmf_is_calibrated(demo: SimResult) -> None:

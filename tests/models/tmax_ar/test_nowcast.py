@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
 import warnings
 
 import jax
@@ -96,12 +95,11 @@ def test_missing_forecast_falls_back_with_warning() -> None:
     assert np.isfinite(base).all() and set(src) == {"climatology"}
 
 
-def test_1000_paths_fast_after_compile(tiny_fit, day) -> None:
+def test_1000_paths_after_compile(tiny_fit, day) -> None:
+    # The time of this call is a benchmark (benchmarks/bench_nowcast.py), not asserted here.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NowcastWarning)
         nowcast(jax.random.PRNGKey(0), tiny_fit.posterior, DEFAULT_GAP, day, 150, None, 1000)
-        t0 = time.perf_counter()
         nc = nowcast(jax.random.PRNGKey(1), tiny_fit.posterior, DEFAULT_GAP, day, 151, None, 1000)
-        elapsed = time.perf_counter() - t0
-    assert len(nc.high_f) == 1000
-    assert elapsed < 5.0  # target < 1 s on an idle machine; generous under shared CPUs
+    assert len(nc.high_f) == 1000 and nc.paths.shape == (1000, STEPS)
+    _check(nc)
