@@ -364,6 +364,18 @@ def run(ctx: RunContext) -> pd.DataFrame:
     cities = sorted({e.city for e in events})
     st_index = {c: i for i, c in enumerate(cities)}
 
+    # The baseline path serves every decision time of its day, so its forecasts must be issued
+    # before the earliest one too (DESIGN 4): the cutoff moves back when a decision time lies
+    # more than forecast_hours_before before the climate day (decision times are LST).
+    hours_before = float(params["baseline"]["forecast_hours_before"])
+    earliest = max(24.0 * d.days_before - d.hour - d.minute / 60 for d in ctx.config.decision_times)
+    if earliest > hours_before:
+        ctx.note(
+            f"tmax_ar baseline: forecasts issued {earliest:g} h before the climate day (the "
+            f"earliest decision time), not {hours_before:g} h"
+        )
+        hours_before = earliest
+
     with ctx.step("grids and baselines"):
         grids = _load_grids(ctx, train_end)
         hourly = store.query(
@@ -394,7 +406,7 @@ def run(ctx: RunContext) -> pd.DataFrame:
                     hourly,
                     [city.climate_day_window(d) for d in g.dates],
                     params["baseline"]["use_forecast"],
-                    params["baseline"]["forecast_hours_before"],
+                    hours_before,
                 )
             for w in caught:
                 ctx.note(f"tmax_ar {c}: {w.message}")

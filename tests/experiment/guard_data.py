@@ -153,11 +153,23 @@ def alter_after(path: Path, cutoffs: dict[str, pd.Timestamp]) -> None:
                 "AND target_date = ? LIMIT 1)",
                 [t, e.station, e.date],
             )
-            # Hourly forecasts of the day's hours (not the hour the next day's path shares).
+            # Hourly forecasts of the day's hours (not the hour the next day's path shares), and
+            # a whole new issue at t.
             con.execute(
                 "UPDATE forecast_hourly SET temp_f = temp_f + 9 WHERE station = ? AND "
                 "target_ts >= ? AND target_ts < ? AND issued_at >= ?",
                 [e.station, e.window_start, e.window_end - pd.Timedelta(hours=1), t],
+            )
+            con.execute(
+                "INSERT INTO forecast_hourly SELECT * REPLACE (?::TIMESTAMPTZ AS issued_at, "
+                "temp_f + 20 AS temp_f) FROM (SELECT DISTINCT ON (target_ts) * FROM "
+                "forecast_hourly WHERE station = ? AND target_ts >= ? AND target_ts < ?)",
+                [
+                    t,
+                    e.station,
+                    e.window_start - pd.Timedelta(hours=1),
+                    e.window_end - pd.Timedelta(hours=1),
+                ],
             )
 
 

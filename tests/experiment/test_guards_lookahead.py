@@ -24,7 +24,7 @@ from tests.experiment.guard_data import KindOutput, cutoffs, probs_by_row, run
 
 DECISIONS = ["T-1 20:00", "08:00", "11:00", "14:00", "17:00"]
 # Off the 5-minute report grid: the report one minute after t shares t's grid step.
-NOWCAST_DECISIONS = ["T-1 20:00", "08:00", "10:57", "14:00", "17:00"]
+NOWCAST_DECISIONS = ["T-1 18:00", "T-1 20:00", "08:00", "10:57", "17:00"]
 
 
 def assert_blind_after_cutoff(
