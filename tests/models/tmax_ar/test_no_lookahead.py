@@ -59,7 +59,14 @@ def test_steps_before_t_hold_only_reports_stamped_before_t() -> None:
     start, _ = city.climate_day_window(day)
     seconds = np.sort(rng.choice(24 * 3600, 600, replace=False))
     ts = pd.Timestamp(start) + pd.to_timedelta(seconds, unit="s")
-    obs = pd.DataFrame({"station": city.station, "ts": ts, "temp_c": 20.0, "temp_source": "tenths"})
+    obs = pd.DataFrame(
+        {
+            "station": city.station,
+            "ts": ts,
+            "temp_c": np.round(rng.normal(20.0, 3.0, len(ts)), 1),
+            "temp_source": "tenths",
+        }
+    )
     for _ in range(300):
         t = pd.Timestamp(start) + pd.Timedelta(seconds=int(rng.integers(-3600, 25 * 3600)))
         s_t = steps_before(city, day, t)
