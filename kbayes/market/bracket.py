@@ -27,7 +27,6 @@ _GT_RE = re.compile(r"^\s*>\s*(-?\d+)\s*°?\s*$")
 _LT_RE = re.compile(r"^\s*<\s*(-?\d+)\s*°?\s*$")
 _SUFFIX_RE = re.compile(r"^(?P<kind>[BT])(?P<value>-?\d+(?:\.\d+)?)$")
 
-KNOWN_STRIKE_TYPES = frozenset({"between", "greater", "less"})
 ALL_STRIKE_TYPES = frozenset(
     {
         "between",

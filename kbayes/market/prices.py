@@ -70,11 +70,6 @@ def cc_to_dollars(cc: int) -> Decimal:
     return Decimal(cc) / CC_PER_DOLLAR
 
 
-def cc_to_prob(cc: int) -> float:
-    """Centi-cents to a probability in [0, 1] (float: for models, not for money)."""
-    return cc / CC_PER_DOLLAR
-
-
 def ceil_to_cent_cc(amount_dollars: Decimal) -> int:
     """Round a dollar amount up to the next whole cent, returned in centi-cents."""
     cents = (amount_dollars * 100).to_integral_value(rounding=ROUND_CEILING)

@@ -34,10 +34,10 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from kbayes.market.prices import CC_PER_DOLLAR, CENTI_PER_CONTRACT
 from models.bracket_pmf.model import BracketStep
 
 NS_PER_HOUR = 3_600 * 10**9
-CC_PER_DOLLAR = 10_000
 OBSERVE_MODES = ("last", "fresh")
 WEATHER_PMF_FLOOR = 1e-4
 
@@ -94,7 +94,7 @@ def _merged_trades(
     price = trades["yes_price_cc"].to_numpy(dtype=float) / CC_PER_DOLLAR
     if not np.all(np.isfinite(price)) or price.min() < 0.0 or price.max() > 1.0:
         raise ValueError("trade prices must be finite and within [0, $1]")
-    count = trades["count_centi"].to_numpy(dtype=float) / 100.0
+    count = trades["count_centi"].to_numpy(dtype=float) / CENTI_PER_CONTRACT
     if not np.all(np.isfinite(count)) or count.min() < 0:
         raise ValueError("trade counts must be finite and non-negative")
     df = pd.DataFrame(
@@ -215,7 +215,9 @@ def build_event_steps(
             depth = np.zeros(t_num)
             for col in ("yes_bid_size_centi", "yes_ask_size_centi"):
                 if col in b.columns:
-                    depth += 0.5 * np.nan_to_num(b[col].to_numpy(dtype=float)[jj] / 100.0)
+                    depth += 0.5 * np.nan_to_num(
+                        b[col].to_numpy(dtype=float)[jj] / CENTI_PER_CONTRACT
+                    )
             price[:, k] = np.where(two_sided, 0.5 * (bid + ask), price[:, k])
             half[:, k] = np.where(two_sided, 0.5 * (ask - bid), half[:, k])
             vol[:, k] = np.where(two_sided, vol[:, k] + depth, vol[:, k])

@@ -90,14 +90,6 @@ class FitData(NamedTuple):
     n_stations: int
 
 
-def global_sites(n_stations: int) -> list[str]:
-    """Names of the non-per-day parameters the model samples."""
-    names = ["phi_coef", "sigma_coef", "mu_delta", "tau_delta", "tau_eta", "obs_jitter_sd"]
-    if n_stations > 1:
-        names += ["tau_u", "u_raw", "tau_v", "v_raw"]
-    return names
-
-
 def station_shifts(
     n_stations: int,
 ) -> tuple[Float[Array, " S"], Float[Array, " S"]]:

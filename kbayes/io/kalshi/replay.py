@@ -11,7 +11,7 @@ from typing import Any
 from kbayes.io.kalshi.stream import BookStream
 from kbayes.io.tape import read_tape
 from kbayes.market.book import OrderBook
-from kbayes.market.prices import cc_to_dollars
+from kbayes.market.prices import CC_PER_DOLLAR, cc_to_dollars
 
 
 def replay(
@@ -97,8 +97,8 @@ def book_json(book: OrderBook | None, ticker: str, *, stale: bool, at: str) -> d
         "best_yes_bid": lv(book.best_yes_bid),
         "best_yes_ask": lv(book.best_yes_ask),
         "spread": None if book.spread_cc is None else _d(book.spread_cc),
-        "mid": None if mid is None else f"{float(mid) / 10_000:.6f}",
-        "microprice": None if micro is None else f"{float(micro) / 10_000:.6f}",
+        "mid": None if mid is None else f"{float(mid) / CC_PER_DOLLAR:.6f}",
+        "microprice": None if micro is None else f"{float(micro) / CC_PER_DOLLAR:.6f}",
         "imbalance": None if book.imbalance is None else f"{float(book.imbalance):.6f}",
     }
 

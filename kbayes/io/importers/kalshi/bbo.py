@@ -42,6 +42,7 @@ from kbayes.io.kalshi_wire import (
     contracts_series_to_centi,
     utc_series,
 )
+from kbayes.market.prices import CC_PER_DOLLAR
 from kbayes.market.records import BookTopRecord, RawMessageRecord
 
 LOG_TZ = "America/Los_Angeles"
@@ -53,7 +54,10 @@ def _bid(df: pd.DataFrame, col: str, rows: RowChecks) -> pd.Series:
     cc, bad = cents_series_to_cc(df[col], col)
     rows.flag(bad.to_numpy(), col, df[col], "not a price in cents")
     rows.flag(
-        ((cc < 0) | (cc >= 10_000)).fillna(False).to_numpy(), col, df[col], "outside [0, 100)"
+        ((cc < 0) | (cc >= CC_PER_DOLLAR)).fillna(False).to_numpy(),
+        col,
+        df[col],
+        "outside [0, 100)",
     )
     return cc.where(cc > 0)
 
@@ -82,7 +86,7 @@ def load_bbo_log(path: Path, ctx: ImportContext) -> None:
         rows.flag(bad_last.to_numpy(), "last_trade_price", df["last_trade_price"], "not cents")
         last = last.where(last > 0)
     keep = rows.report()
-    crossed = ((yes + no) > 10_000).fillna(False).to_numpy() & keep
+    crossed = ((yes + no) > CC_PER_DOLLAR).fillna(False).to_numpy() & keep
     for i in np.flatnonzero(crossed):
         ctx.issue(
             rows.label(i),

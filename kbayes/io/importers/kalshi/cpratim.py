@@ -45,7 +45,7 @@ from kbayes.io.kalshi_wire import WireError, city_for, parse_utc_opt, utc_series
 from kbayes.market.bracket import BracketError
 from kbayes.market.cities import UnknownCityError
 from kbayes.market.ladder import Ladder, LadderError, event_date, event_ticker_of
-from kbayes.market.prices import PriceFormatError, dollars_to_cc, fp_to_centi
+from kbayes.market.prices import CC_PER_DOLLAR, PriceFormatError, dollars_to_cc, fp_to_centi
 from kbayes.market.records import TradeRecord
 
 EVENTS_TAR = "events_5city.tar.xz"
@@ -461,7 +461,7 @@ def _price_cc(raw: dict[str, pd.Series], flag: Callable[..., None]) -> pd.Series
         both = new.notna() & legacy.notna()
         flag((both & (new != legacy)).fillna(False).to_numpy(), "yes_price", "cents != dollars")
         price = new.fillna(legacy)
-    in_range = (price > 0) & (price < 10_000)
+    in_range = (price > 0) & (price < CC_PER_DOLLAR)
     flag(~in_range.fillna(False).to_numpy(), "yes_price", "missing or outside (0, $1)")
     return price
 

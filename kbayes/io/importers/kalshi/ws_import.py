@@ -45,7 +45,13 @@ from kbayes.io.kalshi_wire import (
 )
 from kbayes.market.cities import UnknownCityError
 from kbayes.market.ladder import event_ticker_of
-from kbayes.market.prices import PriceFormatError, cents_to_cc, dollars_to_cc, fp_to_centi
+from kbayes.market.prices import (
+    CC_PER_DOLLAR,
+    PriceFormatError,
+    cents_to_cc,
+    dollars_to_cc,
+    fp_to_centi,
+)
 from kbayes.market.records import (
     BookDeltaRecord,
     BookLevelRecord,
@@ -202,7 +208,7 @@ def _frame(
             sink.foreign["ticker"] += 1
             return
         yes_ask = price_cc(msg, "yes_ask", required=False)
-        no_bid = None if yes_ask is None or yes_ask >= 10_000 else 10_000 - yes_ask
+        no_bid = None if yes_ask is None or yes_ask >= CC_PER_DOLLAR else CC_PER_DOLLAR - yes_ask
         last = price_cc(msg, "price", required=False)
         sink.tops.append(
             {
