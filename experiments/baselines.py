@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from kbayes.experiment.context import RunContext
 from kbayes.experiment.registry import ExperimentKind, register_kind
-from kbayes.experiment.runner import RunContext
 from models.baselines import DEFAULTS, MODELS, baseline_forecasts
 
 

@@ -33,9 +33,10 @@ import numpy as np
 import pandas as pd
 
 from kbayes.experiment.config import ConfigError
+from kbayes.experiment.context import RunContext
 from kbayes.experiment.data import EventDay
 from kbayes.experiment.registry import ExperimentKind, register_kind
-from kbayes.experiment.runner import RunContext, score_forecasts
+from kbayes.experiment.runner import score_forecasts
 from kbayes.market.cities import city_of
 from kbayes.market.prices import CC_PER_CENT, CC_PER_DOLLAR
 from models.baselines import (

@@ -42,8 +42,8 @@ from kbayes.calibration import (
     fit_temperature_multiclass,
     group_by_k,
 )
+from kbayes.experiment.context import RunContext
 from kbayes.experiment.registry import ExperimentKind, register_kind
-from kbayes.experiment.runner import RunContext
 from kbayes.scoring import (
     all_brackets,
     ece_all_brackets,

@@ -38,7 +38,7 @@ from models.baselines.forecasts import BaselinePMFs, Key
 from models.baselines.market import decision_grid, market_pmfs, market_prices, normalized_last_trade
 
 if TYPE_CHECKING:
-    from kbayes.experiment.runner import RunContext
+    from kbayes.experiment.context import RunContext
 
 MODELS = ("market_last", "market_vwap30", "climatology", "forecast_normal")
 DEFAULTS: dict[str, Any] = {
