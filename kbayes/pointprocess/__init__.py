@@ -3,7 +3,7 @@
 ``lambda_i(t) = mu_i(t) + sum_j sum_{t_k^j < t} alpha_ij beta_ij exp(-beta_ij (t - t_k^j))``
 (Hawkes 1971) with a constant or hour-of-day baseline; exact likelihood by the exponential
 recursion (Ozaki 1979); maximum likelihood by an interior-point Newton method on the concave
-problem at fixed decays with the decay profiled (:mod:`~kbayes.pointprocess.convex`), or by
+problem at fixed decays with the decay profiled (:mod:`~kbayes.pointprocess.newton`), or by
 optax L-BFGS for per-row or per-pair fitted decays; Ogata (1981) thinning, online intensity for
 live use, and time-rescaling goodness of fit (Brown et al. 2002).
 

@@ -6,7 +6,7 @@ Two solvers share one parametrisation (free baselines per bin, free or tied entr
 * Newton (the default where it applies: given decays, or one shared fitted decay): for fixed
   decays the log-likelihood is concave in ``(mu, alpha)``, solved exactly by a primal-dual
   interior-point Newton method, and a shared decay is found on the profile likelihood
-  (:mod:`kbayes.pointprocess.convex`).
+  (:mod:`kbayes.pointprocess.newton`).
 * L-BFGS (per-row, per-pair or tied fitted decays, or on request): ``phi = softplus(u)`` on
   the exact log-likelihood scaled by ``1 / N`` (with the one-pass analytic gradient of
   :mod:`kbayes.pointprocess.gradient`), ``optax.lbfgs`` with a zoom line search inside one
@@ -51,10 +51,12 @@ from jax.flatten_util import ravel_pytree
 from jaxtyping import Float, Int
 
 from kbayes.optim import lbfgs_minimize
-from kbayes.pointprocess import convex
 from kbayes.pointprocess.baseline import BaselineGrid, constant_baseline, exposure_np
 from kbayes.pointprocess.events import EventSequence, HawkesData, prepare
 from kbayes.pointprocess.gradient import log_likelihood_fast
+from kbayes.pointprocess.interior_point import Limits
+from kbayes.pointprocess.layout import row_data
+from kbayes.pointprocess.newton import fit_given_decay, fit_shared_decay, newton_problem
 from kbayes.pointprocess.params import HawkesParams, as_jax, check_stationarity
 from kbayes.pointprocess.structure import as_tying
 
@@ -340,25 +342,24 @@ def _fit_newton(
     """Newton path: the concave inner problem at a given decay, or a profiled shared decay."""
     d = events.num_dims
     pm = int(phi0.mu.shape[0])
-    alpha_index = np.asarray(index.alpha)
-    theta_index = np.concatenate(
-        [np.asarray(index.mu), np.where(alpha_index >= 0, alpha_index + pm, -1)], axis=1
-    )
-    theta_fixed = np.concatenate([np.asarray(fixed.mu), np.zeros((d, d))], axis=1)
-    rd = convex.row_data([events], [grid])
     dtype = jax.dtypes.canonicalize_dtype(np.float64)  # float32 unless jax_enable_x64
-    start = np.concatenate([phi0.mu, phi0.alpha]).astype(dtype)
-    scale = np.asarray(len(events.times), dtype)
-    common = (rd, theta_index.astype(np.int32), theta_fixed.astype(dtype), scale)
-    limits = (np.asarray(tol, dtype), np.asarray(max_iter, np.int32))
+    problem, start = newton_problem(
+        row_data([events], [grid]),
+        index.mu,
+        index.alpha,
+        fixed.mu,
+        np.zeros((d, d)),
+        phi0.mu,
+        phi0.alpha,
+        dtype,
+    )
+    limits = Limits(np.asarray(tol, dtype), np.asarray(max_iter, np.int32), np.int32(_MAX_PROFILE))
     if len(phi0.beta):
         s0_arr = np.asarray(s0, dtype)
-        out = convex.fit_shared_decay(
-            start, s0_arr, *common, *limits, np.int32(_MAX_PROFILE), with_hessian=with_hessian
-        )
+        out = fit_shared_decay(start, s0_arr, problem, limits, with_hessian=with_hessian)
     else:
         rows = _beta_rows(np.asarray(fixed.beta, np.float64)).astype(dtype)
-        out = convex.fit_given_decay(start, rows, *common, *limits, with_hessian=with_hessian)
+        out = fit_given_decay(start, rows, problem, limits, with_hessian=with_hessian)
     out = jax.device_get(out)
     beta = np.exp(out.log_beta)[None] if len(phi0.beta) else np.zeros(0)
     phi = FreeParams(mu=out.phi[:pm], alpha=out.phi[pm:], beta=beta)
@@ -387,7 +388,7 @@ def fit(
     * ``"newton"`` (the default ``"auto"`` where it applies: given decays, or one shared
       fitted decay): the concave program in ``(mu, alpha)`` at fixed decays, solved by a
       primal-dual interior-point Newton method, with a shared decay found by a safeguarded
-      Newton search on the profile likelihood (:mod:`kbayes.pointprocess.convex`). Exact
+      Newton search on the profile likelihood (:mod:`kbayes.pointprocess.newton`). Exact
       zeros at the boundary.
     * ``"lbfgs"`` (``"auto"`` for fitted per-row, per-pair or tied decays): L-BFGS on
       ``phi = softplus(u)`` with the one-pass analytic gradient, Adam as the fallback when it

@@ -18,7 +18,7 @@ normalised to an exposure-weighted mean of 1 (``mu`` is then the baseline of an 
 Two solvers:
 
 * Newton (default): for fixed ``beta`` and day factors the pooled log-likelihood is the
-  concave program of :mod:`kbayes.pointprocess.convex` on the days' events (each day's
+  concave program of :mod:`kbayes.pointprocess.newton` on the days' events (each day's
   recursion restarts), solved by the interior-point Newton method with the shared decay
   profiled. With day factors the fit alternates (block coordinate ascent, each block exact,
   the likelihood never decreasing): ``(mu, alpha, beta)`` given ``c``; then every ``c_g``
@@ -59,12 +59,14 @@ from kbayes.pointprocess import (
     as_tying,
     check_stationarity,
     constant_baseline,
-    convex,
     log_likelihood_fast,
     prepare,
 )
-from kbayes.pointprocess.convex import RowData, design
+from kbayes.pointprocess.concave import full_params
+from kbayes.pointprocess.design import design
 from kbayes.pointprocess.events import pad_rows, padded_length
+from kbayes.pointprocess.interior_point import Limits
+from kbayes.pointprocess.layout import RowData, row_data
 from kbayes.pointprocess.mle import (
     _STALL_RTOL,
     FitInfo,
@@ -75,6 +77,7 @@ from kbayes.pointprocess.mle import (
     unpack,
     unpack_np,
 )
+from kbayes.pointprocess.newton import fit_given_decay, fit_shared_decay, newton_problem
 
 DayBaseline = Literal["shared", "day", "day_dim", "day_dim_bin"]
 _MAX_PROFILE = 100  # decays visited by one profile search at most
@@ -209,7 +212,7 @@ def fit_pooled(
             level moves by day, the hour-of-day profile is shared) or ``"day_dim_bin"``
             (``c_eib mu_ib``: a free baseline per day, dimension and bin).
         method: ``"newton"`` (``"auto"``): for given day factors the model is the concave
-            program of :mod:`kbayes.pointprocess.convex` on the stacked days, with the
+            program of :mod:`kbayes.pointprocess.newton` on the stacked days, with the
             decay profiled; day factors alternate with it (see the module docstring).
             ``"lbfgs"``: L-BFGS on the stacked scans (shared baseline only).
         max_iter: Newton steps per inner solve, or L-BFGS iterations.
@@ -366,7 +369,7 @@ def _fit_newton(
     stderr: bool,
     keep_empty: bool,
 ) -> PooledFit:
-    rd = convex.row_data(days, grids)
+    rd = row_data(days, grids)
     expo_e = np.asarray(rd.exposure)
     setup = _setup(days, expo_e.sum(axis=0), alpha_structure, beta_init, keep_empty)
     index, fixed, phi0 = setup.index, setup.fixed, setup.phi0
@@ -374,31 +377,22 @@ def _fit_newton(
     dtype = jax.dtypes.canonicalize_dtype(np.float64)  # float32 unless jax_enable_x64
     tol = (1e-10 if dtype == jnp.float64 else 1e-5) if tol is None else tol
     pm = len(phi0.mu)
-    theta_index = np.concatenate(
-        [index.mu, np.where(index.alpha >= 0, index.alpha + pm, -1)], axis=1
-    ).astype(np.int32)
-    theta_fixed = np.concatenate([fixed.mu, fixed.alpha], axis=1).astype(dtype)
-    start = np.concatenate([phi0.mu, phi0.alpha]).astype(dtype)
-    common = (rd, theta_index, theta_fixed, np.asarray(n, dtype))
-    limits = (np.asarray(tol, dtype), np.asarray(max_iter, np.int32))
+    problem, start = newton_problem(
+        rd, index.mu, index.alpha, fixed.mu, fixed.alpha, phi0.mu, phi0.alpha, dtype
+    )
+    theta_index, theta_fixed = problem.index, problem.fixed
+    limits = Limits(np.asarray(tol, dtype), np.asarray(max_iter, np.int32), np.int32(_MAX_PROFILE))
     fitted_beta = len(phi0.beta) > 0
     s = float(np.log(phi0.beta[0])) if fitted_beta else float(np.log(fixed.beta[0, 0]))
 
     def solve(scale_ed: np.ndarray, s0: float, hessian: bool) -> Any:
-        c = scale_ed.astype(dtype)
+        at = problem._replace(day_scale=scale_ed.astype(dtype))
         if fitted_beta:
-            out = convex.fit_shared_decay(
-                start,
-                np.asarray(s0, dtype),
-                *common,
-                *limits,
-                np.int32(_MAX_PROFILE),
-                c,
-                with_hessian=hessian,
-            )
+            s0_arr = np.asarray(s0, dtype)
+            out = fit_shared_decay(start, s0_arr, at, limits, with_hessian=hessian)
         else:
             rows = np.full((1, d), np.exp(s0), dtype)
-            out = convex.fit_given_decay(start, rows, *common, *limits, c, with_hessian=hessian)
+            out = fit_given_decay(start, rows, at, limits, with_hessian=hessian)
         return jax.device_get(out)
 
     groups = _day_groups(day_baseline, len(days), d, expo_e.shape[1])
@@ -409,7 +403,7 @@ def _fit_newton(
         previous = -np.inf
         while rounds < _MAX_ROUNDS and out.log_likelihood - previous > tol * n:
             previous = float(out.log_likelihood)
-            theta = convex.full_params(out.phi, theta_index, theta_fixed)
+            theta = full_params(out.phi, theta_index, theta_fixed)
             day_scale = np.asarray(
                 _update_day_scale(
                     np.asarray(theta), np.exp(out.log_beta), rd, groups, day_scale.astype(dtype)

@@ -20,10 +20,22 @@ from kbayes.pointprocess import (
     hour_of_day_baseline,
     log_likelihood,
     log_likelihood_and_grad,
+    newton,
     prepare,
     simulate,
 )
-from kbayes.pointprocess import convex as cv
+from kbayes.pointprocess.concave import (
+    Evaluation,
+    NewtonProblem,
+    Problem,
+    information,
+    kkt_residual,
+    log_likelihood_terms,
+    projected_gradient,
+)
+from kbayes.pointprocess.design import Design, design
+from kbayes.pointprocess.interior_point import Limits, solve_at
+from kbayes.pointprocess.layout import row_data
 
 # 3 dimensions; the zeros are structural in MASK
 MU = np.array([0.3, 0.2, 0.25])
@@ -139,12 +151,12 @@ def test_method_choice_and_refusals(events: EventSequence) -> None:
 def _design_log_likelihood(
     params: HawkesParams, windows: list[EventSequence], grids: list[BaselineGrid]
 ) -> float:
-    rd = cv.row_data(windows, grids)
+    rd = row_data(windows, grids)
     b = np.asarray(params.beta)
     rows = b[:1] if np.all(b == b[:1]) else b
-    dsg = cv.design(jnp.asarray(rows), rd)
+    dsg = design(jnp.asarray(rows), rd)
     theta = jnp.concatenate([params.mu, params.alpha], axis=1)
-    log_sum, _, _ = cv.log_likelihood_terms(theta, dsg.x, jnp.asarray(rd.weight), dsg.row)
+    log_sum, _, _ = log_likelihood_terms(theta, dsg.x, jnp.asarray(rd.weight), dsg.row)
     return float(log_sum - jnp.sum(dsg.cost * theta))
 
 
@@ -168,11 +180,11 @@ def test_design_reproduces_the_likelihood_with_ties_bins_and_windows() -> None:
 def test_design_derivatives_match_finite_differences() -> None:
     params = hawkes_params([0.3, 0.2], [[0.3, 0.2], [0.1, 0.4]], 1.3)
     ev = simulate(params, 300.0, np.random.default_rng(1))
-    rd = cv.row_data([ev], [constant_baseline()])
+    rd = row_data([ev], [constant_baseline()])
     s, h = np.log(1.3), 1e-4
 
-    def at(x: float) -> cv.Design:
-        return cv.design(jnp.full((1, 2), np.exp(x)), rd, order=2)
+    def at(x: float) -> Design:
+        return design(jnp.full((1, 2), np.exp(x)), rd, order=2)
 
     mid, up, down = at(s), at(s + h), at(s - h)
     for first, second, base in (("x_s", "x_ss", "x"), ("cost_s", "cost_ss", "cost")):
@@ -188,7 +200,7 @@ def test_design_derivatives_match_finite_differences() -> None:
 
 def _untied_problem(events: EventSequence) -> tuple:
     """Arranged events, free-parameter index (all entries free), fixed values, start, N."""
-    rd = cv.row_data([events], [constant_baseline()])
+    rd = row_data([events], [constant_baseline()])
     d = events.num_dims
     index = np.concatenate([np.arange(d)[:, None], d + np.arange(d * d).reshape(d, d)], axis=1)
     start = jnp.concatenate([jnp.asarray(0.5 * events.counts / events.T), jnp.full(d * d, 0.1)])
@@ -211,22 +223,22 @@ def test_float32_interior_point_reaches_the_float64_optimum(events: EventSequenc
     """
     rd, index, fixed, start, scale = _untied_problem(events)
     d, tol = events.num_dims, jnp.asarray(1e-10)
-    dsg = cv.design(jnp.full((1, d), BETA), rd)
-    weight = jnp.asarray(rd.weight)
-    args = (start, dsg, weight, index, fixed, scale, tol, jnp.asarray(200), jnp.asarray(1.0))
-    exact, _, ok64 = cv.solve_at(*args, float32_ip=False)
-    fast, _, _ = cv.solve_at(*args, float32_ip=True, resume=False)
+    dsg = design(jnp.full((1, d), BETA), rd)
+    problem = Problem(dsg, jnp.asarray(rd.weight), index, fixed, scale)
+    limits = Limits(tol, jnp.asarray(200), jnp.asarray(0))
+    exact, _, ok64 = solve_at(start, problem, limits, jnp.asarray(1.0), float32_ip=False)
+    fast, _, _ = solve_at(start, problem, limits, jnp.asarray(1.0), float32_ip=True, resume=False)
     assert bool(ok64)
     eps, n = float(np.finfo(np.float64).eps), float(scale)
     free = np.asarray(exact.phi) > 0
     np.testing.assert_array_equal(np.asarray(fast.phi) > 0, free)  # the same active set
-    hess = np.asarray(cv.information(exact.phi, dsg, exact.inv, weight, index))[np.ix_(free, free)]
+    hess = np.asarray(information(exact.phi, exact.inv, problem))[np.ix_(free, free)]
     h = np.linalg.eigvalsh(hess / n)
     floor = np.sqrt(2.0 * eps * abs(float(exact.value)) * h[-1] / n)
-    assert float(cv.kkt_residual(fast, scale)) <= floor
+    assert float(kkt_residual(fast, scale)) <= floor
 
-    def grad_norm(ev: cv.Evaluation) -> float:
-        return float(np.linalg.norm(np.asarray(cv._projected(-ev.grad / scale, ev.phi))))
+    def grad_norm(ev: Evaluation) -> float:
+        return float(np.linalg.norm(np.asarray(projected_gradient(-ev.grad / scale, ev.phi))))
 
     distance = (grad_norm(fast) + grad_norm(exact)) / h[0]
     error = np.linalg.norm(np.asarray(fast.phi) - np.asarray(exact.phi))
@@ -235,8 +247,8 @@ def test_float32_interior_point_reaches_the_float64_optimum(events: EventSequenc
     # log terms, at most ~N eps relative (7e-13 here)
     assert float(fast.value) == pytest.approx(float(exact.value), rel=1e-12)
     # the public entry (float32 phase, resume compiled only on failure) gives the same fit
-    out = cv.fit_given_decay(
-        start, np.full((1, d), BETA), rd, index, fixed, scale, tol, jnp.asarray(200)
+    out = newton.fit_given_decay(
+        start, np.full((1, d), BETA), NewtonProblem(rd, index, fixed, scale), limits
     )
     assert bool(out.converged)
     error = np.linalg.norm(np.asarray(out.phi) - np.asarray(exact.phi))
@@ -247,14 +259,15 @@ def test_failed_first_solve_is_rerun_with_the_resume(events: EventSequence) -> N
     """Two steps are not enough: the wrapper reruns with the resume and reports the failure."""
     rd, index, fixed, start, scale = _untied_problem(events)
     beta = np.full((1, events.num_dims), BETA)
-    common = (start, beta, rd, index, fixed, scale, jnp.asarray(1e-10), jnp.asarray(2))
+    limits = Limits(jnp.asarray(1e-10), jnp.asarray(2), jnp.asarray(0))
+    common = (start, beta, NewtonProblem(rd, index, fixed, scale), limits)
     calls: list[bool] = []
-    solver = cv._fit_given_decay
+    solver = newton._fit_given_decay
 
-    def spy(*args: object, resume: bool, **kwargs: object) -> cv.NewtonFit:
+    def spy(*args: object, resume: bool, **kwargs: object) -> newton.NewtonFit:
         calls.append(resume)
         return solver(*args, resume=resume, **kwargs)
 
-    out = cv._with_resume(spy)(*common)
+    out = newton._with_resume(spy)(*common)
     assert calls == [False, True]
     assert not bool(out.converged)

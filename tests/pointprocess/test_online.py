@@ -151,11 +151,12 @@ def test_newton_design_recursion_equals_the_online_update(
     gives each event's intensity ``x_n . theta_i`` and each row's compensator ``c_i . theta_i``
     as the online update does (one decay per source: beta is (D, D) here, so design rows
     use ``beta[i, j]``)."""
-    from kbayes.pointprocess import convex as cv
+    from kbayes.pointprocess.design import design
+    from kbayes.pointprocess.layout import row_data
 
     _, lam, comp = _online_replay(params, events)
-    rd = cv.row_data([events], [GRID])
-    dsg = cv.design(jnp.asarray(params.beta), rd)
+    rd = row_data([events], [GRID])
+    dsg = design(jnp.asarray(params.beta), rd)
     theta = jnp.concatenate([params.mu, params.alpha], axis=1)
     lam_design = np.asarray(jnp.einsum("gck,gk->gc", dsg.x, theta[dsg.row]))
     weight = np.asarray(rd.weight) > 0
