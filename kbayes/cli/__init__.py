@@ -122,8 +122,8 @@ def _cmd_import(args: argparse.Namespace, console: Console) -> int:
 
 
 def _cmd_summary(args: argparse.Namespace, console: Console) -> int:
-    from kbayes.io.store import DuckDBStore
     from kbayes.io.coverage import coverage, observation_gaps
+    from kbayes.io.store import DuckDBStore
 
     with DuckDBStore(_existing_store(args.store), read_only=True) as store:
         _print_table(console, coverage(store), f"coverage of {args.store}")
