@@ -10,8 +10,9 @@ far outside the settlement cities' climates; the choice is stated here so it is 
 
 from __future__ import annotations
 
-import math
 from decimal import ROUND_FLOOR, Decimal
+
+from kbayes.market.exact import exact_decimal
 
 _NINE_FIFTHS = Decimal(9) / Decimal(5)
 _HALF = Decimal("0.5")
@@ -19,25 +20,7 @@ _HALF = Decimal("0.5")
 
 def _decimal(temp: float | int | str | Decimal) -> Decimal:
     """The exact decimal a reported value stands for (``14.4`` means 14.4, not 14.4000000001)."""
-    if isinstance(temp, Decimal):
-        d = temp
-    elif isinstance(temp, bool):
-        raise TypeError(f"temperature {temp!r} is a bool")
-    elif isinstance(temp, int):
-        d = Decimal(temp)
-    elif isinstance(temp, float):
-        if not math.isfinite(temp):
-            raise ValueError(f"temperature {temp!r} is not a finite number")
-        # repr gives the shortest decimal that round-trips: the value as it was written.
-        d = Decimal(repr(float(temp)))
-    else:
-        try:
-            d = Decimal(str(temp).strip())
-        except ArithmeticError as exc:
-            raise ValueError(f"temperature {temp!r} is not a number") from exc
-    if not d.is_finite():
-        raise ValueError(f"temperature {temp!r} is not a finite number")
-    return d
+    return exact_decimal(temp, "temperature")
 
 
 def round_half_up(value: float | int | str | Decimal) -> int:

@@ -11,7 +11,9 @@ Both are parsed here into exact integers, never floats:
 
 from __future__ import annotations
 
-from decimal import ROUND_CEILING, Decimal, InvalidOperation
+from decimal import ROUND_CEILING, Decimal
+
+from kbayes.market.exact import exact_decimal
 
 CC_PER_DOLLAR = 10_000
 CC_PER_CENT = 100
@@ -23,18 +25,8 @@ class PriceFormatError(ValueError):
 
 
 def _decimal(value: object, field: str) -> Decimal:
-    if isinstance(value, bool) or value is None:
-        raise PriceFormatError(f"{field}={value!r}: expected a number or a decimal string")
-    if isinstance(value, float):
-        # Floats are only accepted when they are exactly representable at the target grid.
-        value = repr(value)
-    try:
-        d = Decimal(str(value).strip())
-    except InvalidOperation as exc:
-        raise PriceFormatError(f"{field}={value!r}: not a decimal number") from exc
-    if not d.is_finite():
-        raise PriceFormatError(f"{field}={value!r}: not finite")
-    return d
+    # A float is accepted when its repr is on the target grid (checked by the caller).
+    return exact_decimal(value, field, PriceFormatError)
 
 
 def dollars_to_cc(value: object, field: str = "price_dollars") -> int:
