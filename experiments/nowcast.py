@@ -45,7 +45,6 @@ import numpy as np
 import pandas as pd
 
 from kbayes.experiment.context import RunContext
-from kbayes.experiment.data import OFFICIAL_SOURCE_PRIORITY
 from kbayes.experiment.errors import ConfigError
 from kbayes.experiment.registry import ExperimentKind, register_kind
 from kbayes.market.cities import City, city_of
@@ -62,7 +61,7 @@ from kbayes.scoring import (
     write_pit_png,
     write_reliability_png,
 )
-from models.baselines import climatology_pmf, kernel_mass
+from models.baselines import best_official_highs, climatology_pmf, kernel_mass
 from models.tmax_ar.baseline import BaselineWarning, baseline_paths, fit_diurnal
 from models.tmax_ar.fit import FitConfig, Posterior, diagnostics_summary, fit_nuts, save_idata
 from models.tmax_ar.gap_5min import GapModel, fit_gap
@@ -99,10 +98,7 @@ DEFAULTS = {
 
 
 def _best_highs(store) -> dict[tuple[str, dt.date], int]:
-    highs = store.read("official_highs")
-    rank = {s: i for i, s in enumerate(OFFICIAL_SOURCE_PRIORITY)}
-    highs = highs.assign(_r=highs["source"].map(lambda x: rank.get(x, len(rank))))
-    highs = highs.sort_values("_r", kind="mergesort").drop_duplicates(["station", "date"])
+    highs = best_official_highs(store.read("official_highs"))
     return {(r.station, r.date): int(r.tmax_f) for r in highs.itertuples(index=False)}
 
 
