@@ -45,6 +45,7 @@ import numpy as np
 import pandas as pd
 
 from kbayes.experiment.context import RunContext
+from kbayes.experiment.data import best_official_highs
 from kbayes.experiment.errors import ConfigError
 from kbayes.experiment.registry import ExperimentKind, register_kind
 from kbayes.market.cities import City, city_of
@@ -61,7 +62,7 @@ from kbayes.scoring import (
     write_pit_png,
     write_reliability_png,
 )
-from models.baselines import best_official_highs, climatology_pmf, kernel_mass
+from models.baselines import climatology_pmf, kernel_mass
 from models.tmax_ar.baseline import BaselineWarning, baseline_paths, fit_diurnal
 from models.tmax_ar.fit import FitConfig, Posterior, diagnostics_summary, fit_nuts, save_idata
 from models.tmax_ar.gap_5min import GapModel, fit_gap

@@ -85,6 +85,19 @@ def _priority(source: str, order: tuple[str, ...]) -> tuple[int, str]:
     return (order.index(source) if source in order else len(order), source)
 
 
+def best_official_highs(highs: pd.DataFrame) -> pd.DataFrame:
+    """One row per ``(station, date)`` of an ``official_highs`` frame: the best source's.
+
+    Sources rank as in :data:`OFFICIAL_SOURCE_PRIORITY` (CLI first), unknown ones after them
+    alphabetically; rows of one source keep their order (a stable sort), so the result is in
+    rank order.
+    """
+    key = [_priority(s, OFFICIAL_SOURCE_PRIORITY) for s in highs["source"]]
+    highs = highs.assign(_r=[k[0] for k in key], _s=[k[1] for k in key])
+    highs = highs.sort_values(["_r", "_s"], kind="mergesort")
+    return highs.drop_duplicates(["station", "date"]).drop(columns=["_r", "_s"])
+
+
 def load_events(
     store: Store,
     train_end: dt.date,
@@ -112,8 +125,7 @@ def load_events(
     highs = store.read("official_highs")
     best_high: dict[tuple[str, dt.date], tuple[int, str]] = {}
     if not highs.empty:
-        highs = highs.assign(_p=[_priority(s, OFFICIAL_SOURCE_PRIORITY) for s in highs["source"]])
-        for row in highs.sort_values("_p", ascending=False).itertuples(index=False):
+        for row in best_official_highs(highs).itertuples(index=False):
             best_high[(row.station, row.date)] = (int(row.tmax_f), str(row.source))
 
     events_meta = store.read("events")

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from kbayes.market.prices import CC_PER_CENT
-from models.baselines.climatology import ClimatologyParams, best_official_highs, climatology_pmfs
+from models.baselines.climatology import ClimatologyParams, climatology_pmfs
 from models.baselines.discrete import climatology_pmf, floored, kernel_mass, normal_pmf
 from models.baselines.forecast_normal import (
     ForecastNormalParams,
@@ -105,7 +105,6 @@ __all__ = [
     "ForecastNormalParams",
     "Key",
     "baseline_forecasts",
-    "best_official_highs",
     "climatology_pmf",
     "climatology_pmfs",
     "daily_forecasts",

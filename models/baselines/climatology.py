@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from kbayes.experiment.config import DecisionTime
-from kbayes.experiment.data import OFFICIAL_SOURCE_PRIORITY, EventDay
+from kbayes.experiment.data import EventDay, best_official_highs
 from kbayes.market.cities import city_of
 from models.baselines.discrete import climatology_pmf
 from models.baselines.forecasts import BaselinePMFs, Key
@@ -27,16 +27,6 @@ class ClimatologyParams(NamedTuple):
     """Standard deviation of the Gaussian kernel (°F)."""
     min_values: int = 20
     """Events with fewer earlier same-month highs get no climatology PMF."""
-
-
-def best_official_highs(highs: pd.DataFrame) -> pd.DataFrame:
-    """One row per ``(station, date)``: the most authoritative source's (CLI first).
-
-    Unknown sources rank after the known ones, in store order (a stable sort).
-    """
-    rank = {src: i for i, src in enumerate(OFFICIAL_SOURCE_PRIORITY)}
-    highs = highs.assign(_r=highs["source"].map(lambda x: rank.get(x, len(rank))))
-    return highs.sort_values("_r", kind="mergesort").drop_duplicates(["station", "date"])
 
 
 def climatology_pmfs(

@@ -7,7 +7,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from models.baselines import ClimatologyParams, best_official_highs, climatology_pmfs
+from models.baselines import ClimatologyParams, climatology_pmfs
 from tests.models.baselines.helpers import EIGHT, event
 
 
@@ -42,9 +42,3 @@ def test_events_with_too_little_history_are_noted_not_guessed() -> None:
     assert res.pmfs == {} and "1 events lack >= 5" in res.notes[0]
     empty = climatology_pmfs([e], [EIGHT], _highs([]), PARAMS)
     assert empty.pmfs == {} and "no official highs" in empty.notes[0]
-
-
-def test_best_official_highs_prefers_the_cli() -> None:
-    day = dt.date(2023, 1, 3)
-    best = best_official_highs(_highs([(day, 40, "ghcnd"), (day, 41, "cli"), (day, 39, "xyz")]))
-    assert best[["tmax_f", "source"]].values.tolist() == [[41, "cli"]]
