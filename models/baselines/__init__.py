@@ -3,7 +3,7 @@
 One idea per module:
 
 * :mod:`~models.baselines.forecasts`: what a baseline returns (PMFs per event and time);
-* :mod:`~models.baselines.market`: ``market_last`` (last trade before ``t``) and
+* :mod:`~models.baselines.trade_prices`: ``market_last`` (last trade before ``t``) and
   ``market_vwap30`` (VWAP of ``[t - 30 min, t)``), floored and normalised over the ladder;
 * :mod:`~models.baselines.discrete`: Normal and Gaussian-kernel PMFs of the whole-°F high;
 * :mod:`~models.baselines.climatology`: the kernel PMF of the same month's highs in earlier
@@ -35,7 +35,12 @@ from models.baselines.forecast_normal import (
     latest_forecasts,
 )
 from models.baselines.forecasts import BaselinePMFs, Key
-from models.baselines.market import decision_grid, market_pmfs, market_prices, normalized_last_trade
+from models.baselines.trade_prices import (
+    decision_grid,
+    market_pmfs,
+    market_prices,
+    normalized_last_trade,
+)
 
 if TYPE_CHECKING:
     from kbayes.experiment.context import RunContext
