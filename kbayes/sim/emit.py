@@ -20,6 +20,7 @@ import pandas as pd
 import pyarrow as pa
 
 from kbayes.market.cities import CITIES, City
+from kbayes.market.prices import CC_PER_CENT
 from kbayes.sim.ladder import MarketSpec
 from kbayes.sim.market import EventTape
 
@@ -160,7 +161,7 @@ def market_frames(
             "trade_id": pd.array(trade_ids, dtype="string"),
             **common(t_ev, t_j),
             "ts": ts_col(cat("ts_ns", "trades")),
-            "yes_price_cc": cat("yes_price_c", "trades") * 100,
+            "yes_price_cc": cat("yes_price_c", "trades") * CC_PER_CENT,
             "count_centi": cat("count_centi", "trades"),
             "taker_side": str_col(np.where(cat("taker_yes", "trades"), 0, 1), ["yes", "no"]),
             **tail(t_ev),
@@ -175,7 +176,7 @@ def market_frames(
             "ticker": str_col(l_ev * k + cat("j", "levels"), tickers),
             "snapshot_id": str_col(l_ev * k + cat("j", "levels"), [f"{t}@open" for t in tickers]),
             "side": str_col(cat("side", "levels"), ["yes", "no"]),
-            "price_cc": cat("price_c", "levels") * 100,
+            "price_cc": cat("price_c", "levels") * CC_PER_CENT,
             "size_centi": cat("size_centi", "levels"),
             **tail(l_ev),
         }
@@ -188,7 +189,7 @@ def market_frames(
             "sid": np.array([m.sid for m in metas], dtype=np.int64)[d_ev],
             "seq": np.concatenate([np.arange(1, len(t.deltas["ts_ns"]) + 1) for t in tapes]),
             "side": str_col(cat("side", "deltas"), ["yes", "no"]),
-            "price_cc": cat("price_c", "deltas") * 100,
+            "price_cc": cat("price_c", "deltas") * CC_PER_CENT,
             "delta_centi": cat("delta_centi", "deltas"),
             **tail(d_ev),
         }
@@ -201,8 +202,8 @@ def market_frames(
         {
             "ts": ts_col(cat("ts_ns", "tops")),
             **common(b_ev, cat("j", "tops")),
-            "yes_bid_cc": opt_int(yb * 100, yb < 0),
-            "no_bid_cc": opt_int(nb * 100, nb < 0),
+            "yes_bid_cc": opt_int(yb * CC_PER_CENT, yb < 0),
+            "no_bid_cc": opt_int(nb * CC_PER_CENT, nb < 0),
             "yes_bid_size_centi": opt_int(cat("yes_bid_size", "tops"), yb < 0),
             "yes_ask_size_centi": opt_int(cat("yes_ask_size", "tops"), nb < 0),
             "last_price_cc": opt_int(last, last < 0),
@@ -235,7 +236,7 @@ def _top_extras(tape: EventTape) -> tuple[np.ndarray, np.ndarray]:
         idx = np.searchsorted(tr["ts_ns"][mine], tp["ts_ns"][rows], side="right") - 1
         vol[rows] = np.concatenate([[0], np.cumsum(tr["count_centi"][mine])])[idx + 1]
         if len(mine):
-            price = tr["yes_price_c"][mine][np.maximum(idx, 0)] * 100
+            price = tr["yes_price_c"][mine][np.maximum(idx, 0)] * CC_PER_CENT
             last[rows] = np.where(idx >= 0, price, -1)
     return last, vol
 
@@ -245,7 +246,7 @@ def _candles(tapes: list[EventTape], k: int, common, tail) -> pd.DataFrame:
     ev = np.repeat(np.arange(len(tapes)), [len(t.trades["ts_ns"]) for t in tapes])
     ts = np.concatenate([t.trades["ts_ns"] for t in tapes])
     j = np.concatenate([t.trades["j"] for t in tapes])
-    price = np.concatenate([t.trades["yes_price_c"] for t in tapes]) * 100
+    price = np.concatenate([t.trades["yes_price_c"] for t in tapes]) * CC_PER_CENT
     count = np.concatenate([t.trades["count_centi"] for t in tapes])
     bar = ts // (CANDLE_S * NS)
     order = np.lexsort((ts, bar, j, ev))  # chronological within each (event, market, bar)

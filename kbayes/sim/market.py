@@ -34,6 +34,7 @@ import numpy as np
 from scipy.signal import lfilter
 from scipy.special import expit, logit
 
+from kbayes.market.prices import CENTI_PER_CONTRACT
 from kbayes.sim.hawkes import simulate_hawkes
 
 NS = 10**9
@@ -227,7 +228,7 @@ def simulate_event_market(
             ],
             axis=1,
         ).astype(np.int64)
-        * 100
+        * CENTI_PER_CONTRACT
     )
     lvl_price = _level_prices(bid, ask)
 
@@ -266,7 +267,7 @@ def simulate_event_market(
     order = np.lexsort((hk.times, side_hit, q_of, mkt))
     key = (mkt * n_grid + q_of) * 2 + side_hit
     ks = key[order]
-    c_sorted = size_draw[order].astype(np.int64) * 100
+    c_sorted = size_draw[order].astype(np.int64) * CENTI_PER_CONTRACT
     cum = np.cumsum(c_sorted)
     start = np.r_[True, ks[1:] != ks[:-1]]
     base = np.maximum.accumulate(np.where(start, cum - c_sorted, 0))
