@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import lzma
 import math
 import re
 import tarfile
@@ -44,6 +43,8 @@ from pathlib import Path
 import pandas as pd
 
 from kbayes.io.importers import register
+from kbayes.io.importers.archive import READ_ERRORS
+from kbayes.io.importers.archive import members as tar_members
 from kbayes.io.importers.base import ImportContext, Importer
 from kbayes.io.importers.weather._common import SUMMARY, note_gaps, parse_aware_utc_one, place
 from kbayes.market.records import WeatherObsRecord
@@ -80,21 +81,17 @@ class _Row:
 
 def _members(path: Path, ctx: ImportContext) -> Iterator[tuple[str, list[str]]]:
     """``(member name, lines)`` of each complete member; a truncated archive is reported."""
-    last = None
-    try:
-        with tarfile.open(path, "r:xz") as tar:
-            for member in tar:
-                if not member.isfile():
-                    continue
+    with tarfile.open(path, "r:xz") as tar:
+        for member in tar_members(tar, ctx):
+            if not member.isfile():
+                continue
+            try:
                 fh = tar.extractfile(member)
-                if fh is None:  # pragma: no cover - isfile() members always extract
-                    continue
-                text = fh.read().decode("utf-8", errors="replace")
-                last = member.name
-                yield member.name, text.splitlines()
-    except (tarfile.TarError, EOFError, lzma.LZMAError, OSError) as exc:
-        after = f"after member {last}" if last else "before its first member"
-        ctx.issue(SUMMARY, "archive", path.name, f"archive truncated or corrupt {after}: {exc}")
+                data = fh.read() if fh is not None else b""
+            except READ_ERRORS as exc:  # the data of this member is cut
+                ctx.issue(member.name, "archive", "", f"member skipped: cut short ({exc})")
+                return
+            yield member.name, data.decode("utf-8", errors="replace").splitlines()
 
 
 def _quality(text: object, key: str) -> str | None:
