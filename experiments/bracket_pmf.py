@@ -41,9 +41,8 @@ from kbayes.market.cities import city_of
 from kbayes.market.prices import CC_PER_CENT, CC_PER_DOLLAR
 from models.baselines import (
     ForecastNormalParams,
-    daily_forecasts,
     decision_grid,
-    forecast_normal_pmfs,
+    forecast_normal_forecasts,
     market_pmfs,
     market_prices,
     normalized_last_trade,
@@ -477,17 +476,7 @@ def run(ctx: RunContext) -> pd.DataFrame:
             wx = ForecastNormalParams(
                 **{k: v for k, v in params["weather"].items() if k != "channel"}
             )
-            fn = forecast_normal_pmfs(
-                ctx.data.events,
-                ctx.config.decision_times,
-                daily_forecasts(ctx.data.store, wx.provider),
-                wx,
-            )
-            if fn.sigmas is not None:
-                ctx.fitted["forecast_normal_sigma_f"] = fn.sigmas
-            for text in fn.pmfs.notes:
-                ctx.note(text)
-            weather = fn.pmfs.pmfs
+            weather = forecast_normal_forecasts(ctx, wx)
     fusions = [m for m in ("dirichlet_fusion", "loglinear_pool") if m in wanted]
     if fusions:
         with ctx.step("fusion baselines"):

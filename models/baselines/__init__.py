@@ -90,16 +90,27 @@ def baseline_forecasts(ctx: RunContext, params: dict[str, Any]) -> pd.DataFrame:
     if "forecast_normal" in wanted:
         with ctx.step("forecast normal"):
             fn_params = ForecastNormalParams(**params["forecast_normal"])
-            fn = forecast_normal_pmfs(
-                events, times, daily_forecasts(ctx.data.store, fn_params.provider), fn_params
-            )
-            if fn.sigmas is not None:
-                ctx.fitted["forecast_normal_sigma_f"] = fn.sigmas
-            for text in fn.pmfs.notes:
-                ctx.note(text)
-            forecasts["forecast_normal"] = fn.pmfs.pmfs
+            forecasts["forecast_normal"] = forecast_normal_forecasts(ctx, fn_params)
     rows = [(m, lab, ev, p) for m in wanted for (ev, lab), p in forecasts[m].items()]
     return pd.DataFrame(rows, columns=["model", "decision_time", "event_ticker", "probs"])
+
+
+def forecast_normal_forecasts(
+    ctx: RunContext, params: ForecastNormalParams
+) -> dict[Key, np.ndarray]:
+    """The forecast-Normal PMFs of ``ctx``'s events; notes to ``ctx.note``, the fitted scales
+    to ``ctx.fitted["forecast_normal_sigma_f"]``."""
+    fn = forecast_normal_pmfs(
+        ctx.data.events,
+        ctx.config.decision_times,
+        daily_forecasts(ctx.data.store, params.provider),
+        params,
+    )
+    if fn.sigmas is not None:
+        ctx.fitted["forecast_normal_sigma_f"] = fn.sigmas
+    for text in fn.pmfs.notes:
+        ctx.note(text)
+    return fn.pmfs.pmfs
 
 
 __all__ = [
@@ -116,6 +127,7 @@ __all__ = [
     "decision_grid",
     "fit_sigma",
     "floored",
+    "forecast_normal_forecasts",
     "forecast_normal_pmfs",
     "kernel_mass",
     "latest_forecasts",
