@@ -210,8 +210,9 @@ def alter_test_split(path: Path) -> None:
                 [e.event_ticker],
             )
             con.execute(
-                "UPDATE weather_obs SET temp_c = temp_c - 4.0 WHERE station = ? AND ts >= ? "
-                "AND ts < ?",
+                # colder, and a different diurnal shape
+                "UPDATE weather_obs SET temp_c = round(temp_c - 4.0 + 2.0 * "
+                "sin(2 * pi() * epoch(ts) / 86400), 1) WHERE station = ? AND ts >= ? AND ts < ?",
                 [e.station, e.window_start.to_pydatetime(), e.window_end.to_pydatetime()],
             )
             con.execute(

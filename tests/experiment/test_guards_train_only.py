@@ -90,8 +90,9 @@ def test_calibrate_fits_maps_on_training_events_only(source: str) -> None:
     assert_train_only(a, b, models)
 
 
-# Enough complete training days for the gap model to be fitted, not its default.
-NOWCAST_FIT = {**NOWCAST, "gap": {"min_coverage": 0.5}}
+# Enough complete training days for the gap model to be fitted, not its default; every day's
+# baseline is the diurnal curve fitted on training days (a forecast path is fitted on nothing).
+NOWCAST_FIT = {**NOWCAST, "gap": {"min_coverage": 0.5}, "baseline": {"use_forecast": False}}
 
 
 def test_nowcast_fits_on_training_days_only() -> None:
