@@ -5,11 +5,11 @@ sample of at most ``max_days_per_city`` days per city) the taker flow of its lad
 (:mod:`models.flow_hawkes`: ``2 K`` dimensions, buy/sell per bracket, time in minutes from the
 markets' open, local hour-of-day baseline bins ``hour_edges``) is fitted
 
-* per event-day (:func:`models.flow_hawkes.fit_pooled` on that one day, padded to a
+* per event-day (:func:`kbayes.pointprocess.fit_pooled` on that one day, padded to a
   power-of-two length with all parameters kept free, so that hundreds of days share a few
   compiled programs) with one parameter per role (self, opposite side, neighbour same side,
   neighbour other side) and a shared decay;
-* pooled over the city's days by :func:`models.flow_hawkes.fit_pooled`, the exact sum of the
+* pooled over the city's days by :func:`kbayes.pointprocess.fit_pooled`, the exact sum of the
   per-day log-likelihoods with shared parameters (days are stacked, not concatenated), with
   per-day baseline factors ``day_baseline`` (default ``"day_dim"``: the level of each
   dimension's baseline moves by day, its hour-of-day profile is shared). Busy and quiet days
@@ -36,12 +36,10 @@ import pandas as pd
 
 from kbayes.experiment.registry import ExperimentKind, register_kind
 from kbayes.experiment.runner import RunContext
-from kbayes.pointprocess import bracket_structure
+from kbayes.pointprocess import bracket_structure, day_length, fit_pooled
 from models.flow_hawkes import (
     ROLES,
     FlowDay,
-    bucket_length,
-    fit_pooled,
     ks_by_dim,
     load_flow_days,
     poisson_log_likelihood,
@@ -98,7 +96,7 @@ def _fit_day(day: FlowDay, structure: np.ndarray, p: dict) -> dict:
             max_iter=p["max_iter"],
             tol=p["tol"],
             keep_empty=True,
-            length=bucket_length(len(day.events.times)),
+            length=day_length(len(day.events.times)),
         )
     ks = ks_by_dim(
         residuals_by_dim(res.params, day.events, day.grid), min_events=p["ks_min_events"]

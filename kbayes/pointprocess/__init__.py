@@ -43,7 +43,7 @@ from kbayes.pointprocess.likelihood import (
     intensity_at,
     log_likelihood,
 )
-from kbayes.pointprocess.mle import FitInfo, FitResult, FreeIndex, fit
+from kbayes.pointprocess.mle import FreeIndex, HawkesFit, HawkesFitInfo, fit
 from kbayes.pointprocess.online import (
     HawkesEvent,
     IntensityState,
@@ -61,6 +61,14 @@ from kbayes.pointprocess.params import (
     spectral_radius,
     stationary_rate,
 )
+from kbayes.pointprocess.pooled import (
+    DayBaseline,
+    PooledHawkesFit,
+    day_length,
+    fit_pooled,
+    pooled_log_likelihood,
+    stack_days,
+)
 from kbayes.pointprocess.recursion import (
     ExcitationState,
     event_step,
@@ -73,15 +81,17 @@ from kbayes.pointprocess.thinning import simulate
 
 __all__ = [
     "BaselineGrid",
+    "DayBaseline",
     "EventSequence",
     "ExcitationState",
-    "FitInfo",
-    "FitResult",
     "FreeIndex",
     "HawkesData",
     "HawkesEvent",
+    "HawkesFit",
+    "HawkesFitInfo",
     "HawkesParams",
     "IntensityState",
+    "PooledHawkesFit",
     "StationarityWarning",
     "UpdateInfo",
     "as_tying",
@@ -92,10 +102,12 @@ __all__ = [
     "compensator",
     "compensator_since_last",
     "constant_baseline",
+    "day_length",
     "event_intensities",
     "event_step",
     "exposure",
     "fit",
+    "fit_pooled",
     "hawkes_params",
     "hour_of_day_baseline",
     "initial_state",
@@ -107,11 +119,13 @@ __all__ = [
     "log_likelihood_and_grad",
     "log_likelihood_fast",
     "log_likelihood_kernel",
+    "pooled_log_likelihood",
     "prepare",
     "scan_intensity",
     "scan_residuals",
     "simulate",
     "spectral_radius",
+    "stack_days",
     "stationary_rate",
     "time_rescaled_residuals",
     "uniform_residuals",

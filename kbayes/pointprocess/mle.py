@@ -39,6 +39,8 @@ Documented edge cases:
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
+from functools import partial
 from typing import Any, Literal, NamedTuple
 
 import jax
@@ -57,7 +59,12 @@ from kbayes.pointprocess.gradient import log_likelihood_fast
 from kbayes.pointprocess.interior_point import Limits
 from kbayes.pointprocess.layout import row_data
 from kbayes.pointprocess.newton import fit_given_decay, fit_shared_decay, newton_problem
-from kbayes.pointprocess.params import HawkesParams, as_jax, check_stationarity
+from kbayes.pointprocess.params import (
+    HawkesParams,
+    as_jax,
+    broadcast_decays,
+    check_stationarity,
+)
 from kbayes.pointprocess.structure import as_tying
 
 BetaStructure = Literal["shared", "row", "pair"]
@@ -81,7 +88,7 @@ class FreeParams(NamedTuple):
     beta: Float[Array, " Pb"]
 
 
-class FitInfo(NamedTuple):
+class HawkesFitInfo(NamedTuple):
     """Diagnostics of a fit.
 
     Attributes:
@@ -117,7 +124,7 @@ class FitInfo(NamedTuple):
     bic: float
 
 
-class FitResult(NamedTuple):
+class HawkesFit(NamedTuple):
     """A fitted model.
 
     The arrays are numpy (float64; jitted functions take them as they are): a fit is a
@@ -136,7 +143,7 @@ class FitResult(NamedTuple):
     stderr: HawkesParams
     covariance: Float[np.ndarray, "P P"]
     free_index: FreeIndex
-    info: FitInfo
+    info: HawkesFitInfo
 
 
 def _gather(free: Array, index: Array, fixed: Array) -> Array:
@@ -170,11 +177,19 @@ def _inv_softplus(x: np.ndarray) -> np.ndarray:
     return x + np.log(-np.expm1(-x))
 
 
+LogLikelihood = Callable[[HawkesParams, HawkesData], Array]
+
+
 def _neg_log_lik_u(
-    u: FreeParams, data: HawkesData, index: FreeIndex, fixed: HawkesParams, scale: Array
+    loglik: LogLikelihood,
+    u: FreeParams,
+    data: HawkesData,
+    index: FreeIndex,
+    fixed: HawkesParams,
+    scale: Array,
 ) -> Array:
     phi = jax.tree.map(jax.nn.softplus, u)
-    return -log_likelihood_fast(unpack(phi, index, fixed), data) / scale
+    return -loglik(unpack(phi, index, fixed), data) / scale
 
 
 def _gnorm(tree: Any) -> Array:
@@ -184,8 +199,8 @@ def _gnorm(tree: Any) -> Array:
 _STALL_RTOL = 1e-15  # L-BFGS stops when a step changes -log L / N by less (relative)
 
 
-@jax.jit
-def _run_lbfgs(
+@partial(jax.jit, static_argnames=("loglik",))
+def run_lbfgs(
     u0: FreeParams,
     data: HawkesData,
     index: FreeIndex,
@@ -193,9 +208,14 @@ def _run_lbfgs(
     scale: Array,
     max_iter: Array,
     tol: Array,
+    loglik: LogLikelihood = log_likelihood_fast,
 ) -> tuple[FreeParams, Array, Array, Array]:
+    """L-BFGS on ``-loglik / N`` in ``u`` (``phi = softplus(u)``); ``loglik`` of one window
+    (the default) or of stacked windows (:func:`~kbayes.pointprocess.pooled.pooled_log_likelihood`).
+    """
+
     def fun(u: FreeParams) -> Array:
-        return _neg_log_lik_u(u, data, index, fixed, scale)
+        return _neg_log_lik_u(loglik, u, data, index, fixed, scale)
 
     out = lbfgs_minimize(fun, u0, max_iter, tol, stall_rtol=_STALL_RTOL)
     return out.params, out.value, out.grad_norm, out.iterations
@@ -213,7 +233,7 @@ def _run_adam(
     learning_rate: Array,
 ) -> tuple[FreeParams, Array, Array, Array]:
     def fun(u: FreeParams) -> Array:
-        return _neg_log_lik_u(u, data, index, fixed, scale)
+        return _neg_log_lik_u(log_likelihood_fast, u, data, index, fixed, scale)
 
     opt = optax.adam(learning_rate)
 
@@ -233,16 +253,54 @@ def _run_adam(
     return u, value, _gnorm(grad), k
 
 
-@jax.jit
-def _hessian(
-    phi: FreeParams, data: HawkesData, index: FreeIndex, fixed: HawkesParams
+@partial(jax.jit, static_argnames=("loglik",))
+def hessian_of(
+    loglik: Callable[[HawkesParams, HawkesData], Array],
+    phi: FreeParams,
+    data: HawkesData,
+    index: FreeIndex,
+    fixed: HawkesParams,
 ) -> Float[Array, "P P"]:
+    """Observed information: the Hessian of ``-loglik`` in the free parameters ``phi``
+    (``jax.hessian``, forward over reverse through the one-pass gradient)."""
     flat, unravel = ravel_pytree(phi)
 
     def nll(x: Array) -> Array:
-        return -log_likelihood_fast(unpack(unravel(x), index, fixed), data)
+        return -loglik(unpack(unravel(x), index, fixed), data)
 
     return jax.hessian(nll)(flat)
+
+
+def fit_info(
+    loglik: float,
+    iterations: int,
+    grad_norm: float,
+    converged: bool,
+    method: str,
+    rho: float,
+    rho_se: float,
+    num_free: int,
+    counts: np.ndarray,
+    positive_definite: bool,
+) -> HawkesFitInfo:
+    """:class:`HawkesFitInfo` of a fit (``counts``: events per dimension, all windows)."""
+    n = int(counts.sum())
+    return HawkesFitInfo(
+        log_likelihood=loglik,
+        num_iterations=iterations,
+        grad_norm=grad_norm,
+        converged=converged,
+        method=method,
+        spectral_radius=rho,
+        spectral_radius_se=rho_se,
+        stationary=rho < 1.0,
+        num_free=num_free,
+        num_events=n,
+        empty_dims=[int(i) for i in np.flatnonzero(counts == 0)],
+        hessian_positive_definite=positive_definite,
+        aic=2.0 * num_free - 2.0 * loglik,
+        bic=num_free * float(np.log(n)) - 2.0 * loglik,
+    )
 
 
 def _beta_tying(structure: Any, alpha_tying: np.ndarray) -> np.ndarray:
@@ -263,7 +321,7 @@ def _beta_tying(structure: Any, alpha_tying: np.ndarray) -> np.ndarray:
     return as_tying(np.where(free, tying, -1), d)
 
 
-def _drop_empty(alpha_tying: np.ndarray, empty: list[int]) -> np.ndarray:
+def drop_empty(alpha_tying: np.ndarray, empty: list[int]) -> np.ndarray:
     """Fix at 0 every label all of whose entries touch an empty dimension."""
     if not empty:
         return alpha_tying
@@ -309,13 +367,7 @@ def _perron_gradient(alpha: np.ndarray) -> np.ndarray:
 
 def _given_decays(beta: Any, d: int) -> np.ndarray:
     """``(D, D)`` decays from a scalar, ``(D,)`` per row or ``(D, D)``; positive, finite."""
-    b = np.asarray(beta, np.float64)
-    if b.ndim == 0:
-        b = np.full((d, d), float(b))
-    elif b.shape == (d,):
-        b = np.repeat(b[:, None], d, axis=1)
-    elif b.shape != (d, d):
-        raise ValueError(f"beta must be scalar, ({d},) or ({d}, {d}), got shape {b.shape}")
+    b = broadcast_decays(beta, d)
     bad = np.argwhere(~(np.isfinite(b) & (b > 0)))
     if len(bad):
         i, j = (int(x) for x in bad[0])
@@ -380,7 +432,7 @@ def fit(
     tol: float | None = None,
     learning_rate: float = 0.02,
     stderr: bool = True,
-) -> FitResult:
+) -> HawkesFit:
     """Fit ``mu``, ``alpha`` and ``beta`` by maximum likelihood.
 
     Methods (``info.method`` reports the one used):
@@ -420,7 +472,7 @@ def fit(
         stderr: compute the Hessian, standard errors and the covariance.
 
     Returns:
-        :class:`FitResult`.
+        :class:`HawkesFit`.
 
     Raises:
         ValueError: on bad inputs, or ``method="newton"`` with fitted decays other than one
@@ -439,7 +491,7 @@ def fit(
     counts = events.counts
     expo = exposure_np(grid, 0.0, events.T)
 
-    alpha_tying = _drop_empty(as_tying(alpha_structure, d), empty)
+    alpha_tying = drop_empty(as_tying(alpha_structure, d), empty)
     given = None if beta is None else _given_decays(beta, d)
     beta_tying = (
         np.full((d, d), -1) if given is not None else _beta_tying(beta_structure, alpha_tying)
@@ -529,7 +581,7 @@ def fit(
         scale = jnp.asarray(float(n))
         args = (data, index_dev, fixed_dev, scale, jnp.asarray(max_iter), jnp.asarray(tol))
         if method == "lbfgs":
-            u, value, gnorm, iters = _run_lbfgs(u0, *args)
+            u, value, gnorm, iters = run_lbfgs(u0, *args)
             iters_total = int(iters)
             if not np.isfinite(float(value)):
                 u, value, gnorm, iters = _run_adam(u0, *args, jnp.asarray(learning_rate))
@@ -558,27 +610,14 @@ def fit(
             hess = out.hessian
         else:
             phi_dev = FreeParams(*(jnp.asarray(x) for x in phi))
-            hess = _hessian(phi_dev, data, index_dev, fixed_dev)
+            hess = hessian_of(log_likelihood_fast, phi_dev, data, index_dev, fixed_dev)
         hess = np.asarray(hess, np.float64)
     cov, se, pd, rho_se = hessian_standard_errors(hess, phi, params, index, alpha_tying)
 
-    info = FitInfo(
-        log_likelihood=loglik,
-        num_iterations=iters_total,
-        grad_norm=float(gnorm),
-        converged=converged,
-        method=used,
-        spectral_radius=rho,
-        spectral_radius_se=rho_se,
-        stationary=rho < 1.0,
-        num_free=num_free,
-        num_events=n,
-        empty_dims=empty,
-        hessian_positive_definite=pd,
-        aic=2.0 * num_free - 2.0 * loglik,
-        bic=num_free * float(np.log(n)) - 2.0 * loglik,
+    info = fit_info(
+        loglik, iters_total, float(gnorm), converged, used, rho, rho_se, num_free, counts, pd
     )
-    return FitResult(params=params, stderr=se, covariance=cov, free_index=index, info=info)
+    return HawkesFit(params=params, stderr=se, covariance=cov, free_index=index, info=info)
 
 
 def hessian_standard_errors(

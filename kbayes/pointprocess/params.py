@@ -43,6 +43,22 @@ class StationarityWarning(UserWarning):
     """The branching matrix has spectral radius >= 1: the process is explosive."""
 
 
+def broadcast_decays(beta: Any, d: int) -> Float[np.ndarray, "D D"]:
+    """``(D, D)`` float64 decays from a scalar, a ``(D,)`` vector per row or a ``(D, D)`` matrix.
+
+    Raises:
+        ValueError: on any other shape.
+    """
+    b = np.asarray(beta, dtype=np.float64)
+    if b.ndim == 0:
+        b = np.full((d, d), float(b))
+    elif b.shape == (d,):
+        b = np.repeat(b[:, None], d, axis=1)
+    elif b.shape != (d, d):
+        raise ValueError(f"beta must be scalar, ({d},) or ({d}, {d}), got shape {b.shape}")
+    return b
+
+
 def hawkes_params(mu: Any, alpha: Any, beta: Any) -> HawkesParams:
     """Build :class:`HawkesParams`, broadcasting the baseline and the decays.
 
@@ -64,13 +80,7 @@ def hawkes_params(mu: Any, alpha: Any, beta: Any) -> HawkesParams:
         m = m[:, None]
     if m.ndim != 2 or m.shape[0] != d:
         raise ValueError(f"mu must be ({d},) or ({d}, B), got shape {np.shape(mu)}")
-    b = np.asarray(beta, dtype=np.float64)
-    if b.ndim == 0:
-        b = np.full((d, d), float(b))
-    elif b.shape == (d,):
-        b = np.repeat(b[:, None], d, axis=1)
-    elif b.shape != (d, d):
-        raise ValueError(f"beta must be scalar, ({d},) or ({d}, {d}), got shape {b.shape}")
+    b = broadcast_decays(beta, d)
     for name, x, ok in (
         ("mu", m, m >= 0),
         ("alpha", a, a >= 0),
@@ -84,7 +94,7 @@ def hawkes_params(mu: Any, alpha: Any, beta: Any) -> HawkesParams:
 
 
 def as_jax(params: HawkesParams) -> HawkesParams:
-    """The parameters as JAX arrays (e.g. a numpy :class:`~kbayes.pointprocess.mle.FitResult`'s),
+    """The parameters as JAX arrays (e.g. a numpy :class:`~kbayes.pointprocess.mle.HawkesFit`'s),
     for kernels that index them with traced values; a no-op on arrays already traced."""
     return HawkesParams(*(jnp.asarray(x) for x in params))
 

@@ -4,7 +4,8 @@ Dimensions are taker buys and taker sells of YES per bracket (``dim = 2 k + side
 trade tape's ``taker_side``), time in minutes from the markets' open, a local hour-of-day
 baseline, and a structured branching matrix (self, opposite side, neighbouring brackets) fitted
 with :mod:`kbayes.pointprocess`, per event-day or pooled over days with shared parameters
-(:func:`fit_pooled`: the exact sum of per-day log-likelihoods; one day is the per-day fit).
+(:func:`kbayes.pointprocess.fit_pooled`: the exact sum of per-day log-likelihoods; one day
+is the per-day fit).
 
 Typical use::
 
@@ -31,14 +32,6 @@ from models.flow_hawkes.events import (
     load_flow_days,
     lst_hour,
 )
-from models.flow_hawkes.pooled import (
-    DayBaseline,
-    PooledFit,
-    bucket_length,
-    fit_pooled,
-    pooled_log_likelihood,
-    stack_days,
-)
 from models.flow_hawkes.summary import (
     ROLES,
     day_params,
@@ -57,14 +50,10 @@ __all__ = [
     "ROLES",
     "SELL",
     "SIDES",
-    "DayBaseline",
     "FlowDay",
-    "PooledFit",
     "bracket_and_side",
-    "bucket_length",
     "day_params",
     "dim_labels",
-    "fit_pooled",
     "flow_dim",
     "flow_events",
     "ks_by_dim",
@@ -72,11 +61,9 @@ __all__ = [
     "lst_hour",
     "poisson_log_likelihood",
     "pooled_ks",
-    "pooled_log_likelihood",
     "residuals_by_dim",
     "role_matrix",
     "role_means",
     "role_sums",
     "side_codes",
-    "stack_days",
 ]

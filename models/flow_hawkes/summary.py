@@ -28,10 +28,11 @@ from kbayes.pointprocess import (
     BaselineGrid,
     EventSequence,
     HawkesParams,
+    day_length,
     scan_residuals,
+    stack_days,
 )
 from models.flow_hawkes.dims import SIDES
-from models.flow_hawkes.pooled import bucket_length, stack_days
 
 _scan_residuals = jax.jit(scan_residuals)
 
@@ -74,8 +75,8 @@ def residuals_by_dim(
 ) -> list[np.ndarray]:
     """Time-rescaled residuals per dimension (as
     :func:`kbayes.pointprocess.time_rescaled_residuals`), on data padded to
-    :func:`~models.flow_hawkes.pooled.bucket_length` so that days share compiled programs."""
-    data = stack_days([events], [grid], length=bucket_length(len(events.times)))
+    :func:`~kbayes.pointprocess.pooled.day_length` so that days share compiled programs."""
+    data = stack_days([events], [grid], length=day_length(len(events.times)))
     one = type(data)(*(x[0] for x in data))
     res = np.asarray(_scan_residuals(params, one)[0])[: len(events.times)]
     return [res[events.marks == i] for i in range(events.num_dims)]
@@ -118,7 +119,7 @@ def pooled_ks(
         days: the event-days.
         grids: their baseline grids.
         day_scale: ``(E, D, B)`` per-day baseline factors of a fit with day factors
-            (:class:`~models.flow_hawkes.pooled.PooledFit`), or None (a shared baseline).
+            (:class:`~kbayes.pointprocess.pooled.PooledHawkesFit`), or None (a shared baseline).
         min_events: dimensions with fewer residuals are not tested.
 
     Returns:

@@ -13,7 +13,7 @@ import pytest
 import kbayes.pointprocess.mle as mle
 from kbayes.pointprocess import (
     EventSequence,
-    FitResult,
+    HawkesFit,
     HawkesParams,
     StationarityWarning,
     bracket_structure,
@@ -37,12 +37,12 @@ def two_dim() -> tuple[HawkesParams, EventSequence]:
 
 
 @pytest.fixture(scope="module")
-def hawkes_fit(two_dim: tuple[HawkesParams, EventSequence]) -> FitResult:
+def hawkes_fit(two_dim: tuple[HawkesParams, EventSequence]) -> HawkesFit:
     return fit(two_dim[1])
 
 
 def test_small_fit_recovers_parameters_within_standard_errors(
-    two_dim: tuple[HawkesParams, EventSequence], hawkes_fit: FitResult
+    two_dim: tuple[HawkesParams, EventSequence], hawkes_fit: HawkesFit
 ) -> None:
     truth, events = two_dim
     info = hawkes_fit.info
@@ -65,7 +65,7 @@ def test_small_fit_recovers_parameters_within_standard_errors(
 
 
 def test_standard_errors_equal_delta_method_from_unconstrained_hessian(
-    two_dim: tuple[HawkesParams, EventSequence], hawkes_fit: FitResult
+    two_dim: tuple[HawkesParams, EventSequence], hawkes_fit: HawkesFit
 ) -> None:
     _, events = two_dim
     index = hawkes_fit.free_index
@@ -91,7 +91,7 @@ def test_standard_errors_equal_delta_method_from_unconstrained_hessian(
 
 
 def test_poisson_fit_by_mask_is_closed_form_and_fails_ks(
-    two_dim: tuple[HawkesParams, EventSequence], hawkes_fit: FitResult
+    two_dim: tuple[HawkesParams, EventSequence], hawkes_fit: HawkesFit
 ) -> None:
     _, events = two_dim
     poisson = fit(events, alpha_structure=np.zeros((2, 2), bool))
@@ -112,7 +112,7 @@ def test_poisson_fit_by_mask_is_closed_form_and_fails_ks(
 
 
 def test_empty_dimension_is_documented_boundary_result(
-    two_dim: tuple[HawkesParams, EventSequence], hawkes_fit: FitResult
+    two_dim: tuple[HawkesParams, EventSequence], hawkes_fit: HawkesFit
 ) -> None:
     _, events = two_dim
     three = check_events(events.times, events.marks, events.T, num_dims=3)

@@ -11,7 +11,7 @@ import pytest
 from kbayes.pointprocess import (
     BaselineGrid,
     EventSequence,
-    FitResult,
+    HawkesFit,
     HawkesParams,
     check_events,
     constant_baseline,
@@ -49,12 +49,12 @@ def events() -> EventSequence:
     return simulate(hawkes_params(MU, ALPHA, BETA), 2500.0, np.random.default_rng(8))
 
 
-def _lbfgs(events: EventSequence, **kwargs: object) -> FitResult:
+def _lbfgs(events: EventSequence, **kwargs: object) -> HawkesFit:
     return fit(events, method="lbfgs", tol=1e-10, max_iter=5000, stderr=False, **kwargs)
 
 
 def _assert_same_fit(
-    newton: FitResult, lbfgs: FitResult, events: EventSequence, grid: BaselineGrid | None = None
+    newton: HawkesFit, lbfgs: HawkesFit, events: EventSequence, grid: BaselineGrid | None = None
 ) -> None:
     for a, b in zip(newton.params, lbfgs.params, strict=True):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-6)

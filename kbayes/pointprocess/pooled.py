@@ -9,6 +9,14 @@ log-likelihoods (Ogata 1978),
 with one ``theta = (mu, alpha, beta)`` shared by all days (the baseline per local hour-of-day
 bin, each day phased by its own start time). Days are never concatenated.
 
+This is the Hawkes fitter over windows; the single-window :func:`kbayes.pointprocess.fit` is
+its one-window case on the same pieces: the row layout of one window
+(:func:`~kbayes.pointprocess.layout.row_data`), the same Newton problem and start
+(:func:`~kbayes.pointprocess.newton.newton_problem`), solvers, L-BFGS loop
+(:func:`kbayes.optim.lbfgs_minimize`), Hessian (:func:`~kbayes.pointprocess.mle.hessian_of`),
+standard errors and diagnostics (:func:`~kbayes.pointprocess.mle.fit_info`). ``fit`` keeps
+the options only one window has (given or per-row/per-pair decays, an ``init``, Adam).
+
 Per-day baselines (``day_baseline``): busy and quiet days under one baseline misstate the
 compensator (time-rescaling residuals too short on busy days, too long on quiet ones), so the
 baseline of day ``e`` may be ``c_eib mu_ib`` with factors ``c`` shared by the whole day
@@ -46,48 +54,42 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import Array
-from jax.flatten_util import ravel_pytree
 from jaxtyping import Float, Int
 
 from kbayes import shapes
-from kbayes.optim import lbfgs_minimize
-from kbayes.pointprocess import (
-    BaselineGrid,
-    EventSequence,
-    HawkesData,
-    HawkesParams,
-    as_tying,
-    check_stationarity,
-    constant_baseline,
-    log_likelihood_fast,
-    prepare,
-)
+from kbayes.pointprocess.baseline import BaselineGrid, constant_baseline
 from kbayes.pointprocess.concave import full_params
 from kbayes.pointprocess.design import design
-from kbayes.pointprocess.events import pad_rows, padded_length
+from kbayes.pointprocess.events import EventSequence, HawkesData, pad_rows, padded_length, prepare
+from kbayes.pointprocess.gradient import log_likelihood_fast
 from kbayes.pointprocess.interior_point import Limits
 from kbayes.pointprocess.layout import RowData, row_data
 from kbayes.pointprocess.mle import (
-    _STALL_RTOL,
-    FitInfo,
     FreeIndex,
     FreeParams,
+    HawkesFitInfo,
     _inv_softplus,
+    drop_empty,
+    fit_info,
+    hessian_of,
     hessian_standard_errors,
+    run_lbfgs,
     unpack,
     unpack_np,
 )
 from kbayes.pointprocess.newton import fit_given_decay, fit_shared_decay, newton_problem
+from kbayes.pointprocess.params import HawkesParams, check_stationarity
+from kbayes.pointprocess.structure import as_tying
 
 DayBaseline = Literal["shared", "day", "day_dim", "day_dim_bin"]
 _MAX_PROFILE = 100  # decays visited by one profile search at most
 _MAX_ROUNDS = 200  # alternations between the day factors and the rest at most
 
 
-MIN_DAY_LENGTH = 256  # L-BFGS day lengths are bucketed to powers of two, at least this
+MIN_DAY_LENGTH = 256  # day_length: powers of two, at least this
 
 
-def bucket_length(n: int) -> int:
+def day_length(n: int) -> int:
     """Padded length for ``n`` events: the next power of two, at least 256
     (:func:`kbayes.shapes.bucket_length`).
 
@@ -136,35 +138,8 @@ def pooled_log_likelihood(params: HawkesParams, stacked: HawkesData) -> Float[Ar
     return jnp.sum(per_day)
 
 
-def _nll_u(u: FreeParams, data: HawkesData, index: FreeIndex, fixed: HawkesParams, scale: Array):
-    phi = jax.tree.map(jax.nn.softplus, u)
-    return -pooled_log_likelihood(unpack(phi, index, fixed), data) / scale
-
-
-@jax.jit
-def _run_lbfgs(
-    u0: FreeParams,
-    data: HawkesData,
-    index: FreeIndex,
-    fixed: HawkesParams,
-    scale: Array,
-    max_iter: Array,
-    tol: Array,
-) -> tuple[FreeParams, Array, Array, Array]:
-    fun = lambda u: _nll_u(u, data, index, fixed, scale)
-    out = lbfgs_minimize(fun, u0, max_iter, tol, stall_rtol=_STALL_RTOL)
-    return out.params, out.value, out.grad_norm, out.iterations
-
-
-@jax.jit
-def _hessian(phi: FreeParams, data: HawkesData, index: FreeIndex, fixed: HawkesParams) -> Array:
-    flat, unravel = ravel_pytree(phi)
-    nll = lambda x: -pooled_log_likelihood(unpack(unravel(x), index, fixed), data)
-    return jax.hessian(nll)(flat)
-
-
-class PooledFit(NamedTuple):
-    """A pooled fit: the fields of :class:`kbayes.pointprocess.FitResult` plus day factors.
+class PooledHawkesFit(NamedTuple):
+    """A pooled fit: the fields of :class:`~kbayes.pointprocess.mle.HawkesFit` plus day factors.
 
     Attributes:
         params: shared ``(mu, alpha, beta)``; with day factors, ``mu`` is the baseline of a day
@@ -181,7 +156,7 @@ class PooledFit(NamedTuple):
     stderr: HawkesParams
     covariance: Float[np.ndarray, "P P"]
     free_index: FreeIndex
-    info: FitInfo
+    info: HawkesFitInfo
     day_scale: Float[np.ndarray, "E D B"]
 
 
@@ -198,7 +173,7 @@ def fit_pooled(
     stderr: bool = True,
     length: int | None = None,
     keep_empty: bool = False,
-) -> PooledFit:
+) -> PooledHawkesFit:
     """Shared ``(mu, alpha, beta)`` maximising the sum of the per-day log-likelihoods.
 
     Args:
@@ -222,7 +197,7 @@ def fit_pooled(
             (default ``1e-6``).
         stderr: compute the Hessian, standard errors and covariance.
         length: L-BFGS only: padded length of every day (see :func:`stack_days`); a fixed
-            length (e.g. :func:`bucket_length`) lets many single-day fits share one compiled
+            length (e.g. :func:`day_length`) lets many single-day fits share one compiled
             program. (Newton pads to few distinct sizes by itself.)
         keep_empty: keep the parameters of dimensions with no events free (their ``mu``
             tends to 0) instead of fixing them, so the free-parameter shapes, hence the
@@ -231,7 +206,7 @@ def fit_pooled(
             their initial value; Newton: they are set to 0; neither changes the likelihood).
 
     Returns:
-        :class:`PooledFit` (``info.num_events`` over all days).
+        :class:`PooledHawkesFit` (``info.num_events`` over all days).
 
     Raises:
         ValueError: on inconsistent days or grids, no events, or an unknown option.
@@ -282,16 +257,8 @@ def _setup(
     if int(counts.sum()) == 0:
         raise ValueError("days: no events at all; nothing to fit")
     empty = [] if keep_empty else [int(i) for i in np.flatnonzero(counts == 0)]
-    tying = as_tying(alpha_structure, d)
+    tying = drop_empty(as_tying(alpha_structure, d), empty)
     if empty:
-        touches = np.zeros((d, d), bool)
-        touches[empty, :] = True
-        touches[:, empty] = True
-        tying = tying.copy()
-        for k in np.unique(tying[tying >= 0]):
-            if touches[tying == k].all():
-                tying[tying == k] = -1
-        tying = as_tying(tying, d)
         warnings.warn(
             f"days: dimension(s) {empty} have no events on any day; mu = 0 there",
             UserWarning,
@@ -326,38 +293,6 @@ def _setup(
     return _Setup(index, fixed, phi0, tying, counts, empty)
 
 
-def _fit_info(
-    loglik: float,
-    iterations: int,
-    grad_norm: float,
-    converged: bool,
-    method: str,
-    params: HawkesParams,
-    rho_se: float,
-    num_free: int,
-    counts: np.ndarray,
-    positive_definite: bool,
-) -> FitInfo:
-    rho = check_stationarity(params, stacklevel=4)
-    n = int(counts.sum())
-    return FitInfo(
-        log_likelihood=loglik,
-        num_iterations=iterations,
-        grad_norm=grad_norm,
-        converged=converged,
-        method=method,
-        spectral_radius=rho,
-        spectral_radius_se=rho_se,
-        stationary=rho < 1.0,
-        num_free=num_free,
-        num_events=n,
-        empty_dims=[int(i) for i in np.flatnonzero(counts == 0)],
-        hessian_positive_definite=positive_definite,
-        aic=2.0 * num_free - 2.0 * loglik,
-        bic=num_free * float(np.log(n)) - 2.0 * loglik,
-    )
-
-
 def _fit_newton(
     days: Sequence[EventSequence],
     grids: Sequence[BaselineGrid],
@@ -368,7 +303,7 @@ def _fit_newton(
     tol: float | None,
     stderr: bool,
     keep_empty: bool,
-) -> PooledFit:
+) -> PooledHawkesFit:
     rd = row_data(days, grids)
     expo_e = np.asarray(rd.exposure)
     setup = _setup(days, expo_e.sum(axis=0), alpha_structure, beta_init, keep_empty)
@@ -442,19 +377,19 @@ def _fit_newton(
     method = ("newton (profile beta)" if fitted_beta else "newton") + (
         f", day factors ({day_baseline}, {rounds} rounds)" if groups is not None else ""
     )
-    info = _fit_info(
+    info = fit_info(
         float(out.log_likelihood),
         iterations,
         float(out.grad_norm),
         converged,
         method,
-        params,
+        check_stationarity(params, stacklevel=3),
         rho_se,
         num_free + extra,
         setup.counts,
         pd_ok,
     )
-    return PooledFit(
+    return PooledHawkesFit(
         HawkesParams(*map(jnp.asarray, params)),
         se,
         cov,
@@ -474,7 +409,7 @@ def _fit_lbfgs(
     stderr: bool,
     length: int | None,
     keep_empty: bool,
-) -> PooledFit:
+) -> PooledHawkesFit:
     stacked = stack_days(days, grids, length=length)
     expo = np.asarray(stacked.exposure, np.float64).sum(axis=0)
     setup = _setup(days, expo, alpha_structure, beta_init, keep_empty)
@@ -483,8 +418,15 @@ def _fit_lbfgs(
     fixed = HawkesParams(*map(jnp.asarray, setup.fixed))
     u0 = FreeParams(*(jnp.asarray(_inv_softplus(np.asarray(x))) for x in setup.phi0))
     scale = jnp.asarray(float(n), stacked.dt.dtype)
-    u, value, gnorm, iters = _run_lbfgs(
-        u0, stacked, index, fixed, scale, jnp.asarray(max_iter), jnp.asarray(tol, scale.dtype)
+    u, value, gnorm, iters = run_lbfgs(
+        u0,
+        stacked,
+        index,
+        fixed,
+        scale,
+        jnp.asarray(max_iter),
+        jnp.asarray(tol, scale.dtype),
+        loglik=pooled_log_likelihood,
     )
     converged = bool(float(gnorm) < tol)
     if not converged:
@@ -498,7 +440,7 @@ def _fit_lbfgs(
     params = unpack(phi, index, fixed)
     num_free = sum(int(x.shape[0]) for x in phi)
     hess = (
-        np.asarray(_hessian(phi, stacked, index, fixed), np.float64)
+        np.asarray(hessian_of(pooled_log_likelihood, phi, stacked, index, fixed), np.float64)
         if stderr and num_free
         else None
     )
@@ -506,20 +448,20 @@ def _fit_lbfgs(
     cov, se, pd_ok, rho_se = hessian_standard_errors(
         hess, phi, params, index, setup.tying, warn=False
     )
-    info = _fit_info(
+    info = fit_info(
         -float(value) * n,
         int(iters),
         float(gnorm),
         converged,
         "lbfgs (pooled)",
-        params,
+        check_stationarity(params, stacklevel=3),
         rho_se,
         num_free,
         setup.counts,
         pd_ok,
     )
     ones = np.ones((len(days), days[0].num_dims, int(stacked.exposure.shape[1])))
-    return PooledFit(params, se, cov, index, info, ones)
+    return PooledHawkesFit(params, se, cov, index, info, ones)
 
 
 def _day_groups(

@@ -10,20 +10,20 @@ import pytest
 from kbayes.pointprocess import (
     bracket_structure,
     constant_baseline,
+    fit_pooled,
     hawkes_params,
     hour_of_day_baseline,
     log_likelihood,
+    pooled_log_likelihood,
     simulate,
+    stack_days,
 )
 from models.flow_hawkes import (
     day_params,
-    fit_pooled,
     poisson_log_likelihood,
     pooled_ks,
-    pooled_log_likelihood,
     role_means,
     role_sums,
-    stack_days,
 )
 
 
