@@ -17,11 +17,14 @@ Timed over the same frames, each pass from a fresh state (best of ``--repeat``):
 * :meth:`BookStream.handle` alone on pre-parsed frames (parsed in chunks outside the timer);
 * the layers below it, for the profile: :func:`kbayes.io.kalshi.book_wire.apply_delta` (wire
   fields to integers, then the change) and :meth:`OrderBook.change` on decoded integers;
-* ``orjson.loads`` / ``msgspec.json.decode`` when installed (not dependencies; for context).
+* ``orjson.loads`` (the stream's decoder, :data:`kbayes.io.kalshi.stream.decode_frame`) and
+  ``orjson.loads`` + :meth:`BookStream.handle` (the live path as the client runs it);
+  ``msgspec.json.decode`` when installed (not a dependency; for context).
 
 The headline is ``book_apply_ratio_vs_json`` = cost of ``handle`` / cost of ``json.loads``
-on the same frames (target < 1: applying a delta should cost less than parsing it). At the
-end the stream's books are checked against the generator's own (equal levels, no resync).
+on the same frames (target < 1: applying a delta should cost less than parsing it); the same
+ratio against orjson is printed beside it. At the end the stream's books are checked against
+the generator's own (equal levels, no resync).
 
 The peer figures (NautilusTrader, hftbacktest, orjson, a dict book) are in
 ../shared/bench/peers/README.md, measured on ../shared/bench/peers/gen_stream.py's day (legacy
@@ -31,8 +34,9 @@ instead of the generated day, so the kbayes rows there can be reproduced in the 
 The machine is shared and noisy: compare ratios from one run, not absolute rates.
 
 Run: ``.venv/bin/python benchmarks/bench_book.py [--frames N] [--repeat R]``. The last line is
-``book_apply_ratio_vs_json=<r> book_parse_apply_msgs_per_s=<a> book_apply_msgs_per_s=<b>
-json_loads_msgs_per_s=<c>``.
+``book_apply_ratio_vs_json=<r> book_apply_ratio_vs_orjson=<o> book_parse_apply_msgs_per_s=<a>
+book_apply_msgs_per_s=<b> json_loads_msgs_per_s=<c> orjson_loads_msgs_per_s=<d>``
+(``book_parse_apply`` is the live path: orjson + ``handle``).
 """
 
 from __future__ import annotations
@@ -48,7 +52,7 @@ from pathlib import Path
 from typing import Any
 
 from kbayes.io.kalshi.book_wire import apply_delta, book_from_snapshot, parse_delta
-from kbayes.io.kalshi.stream import BookStream
+from kbayes.io.kalshi.stream import BookStream, decode_frame
 from kbayes.market.book import OrderBook
 from kbayes.market.prices import CC_PER_CENT
 
@@ -211,9 +215,11 @@ def time_decode(lines: Sequence[bytes], loads: Callable[[bytes], Any]) -> float:
     return time.perf_counter() - t0
 
 
-def time_parse_and_handle(lines: Sequence[bytes]) -> tuple[float, BookStream]:
+def time_parse_and_handle(
+    lines: Sequence[bytes], loads: Callable[[bytes], Any]
+) -> tuple[float, BookStream]:
     stream = fresh_stream()
-    handle, loads = stream.handle, json.loads
+    handle = stream.handle
     t0 = time.perf_counter()
     for x in lines:
         handle(loads(x))
@@ -275,14 +281,8 @@ def time_change(lines: Sequence[bytes]) -> tuple[float, int]:
 
 
 def optional_decoders() -> dict[str, Callable[[bytes], Any] | str]:
-    """orjson / msgspec decoders when installed, else why not."""
+    """msgspec's decoder when installed, else why not (orjson is the stream's own)."""
     out: dict[str, Callable[[bytes], Any] | str] = {}
-    try:
-        import orjson
-
-        out[f"orjson.loads ({orjson.__version__})"] = orjson.loads
-    except ImportError:
-        out["orjson.loads"] = "not installed"
     try:
         import msgspec
 
@@ -329,22 +329,29 @@ def main(argv: list[str] | None = None) -> int:
 
     t_json = best_of(args.repeat, lambda: time_decode(lines, json.loads))
     print(row("json.loads", t_json, n))
+    import orjson
+
+    t_orjson = best_of(args.repeat, lambda: time_decode(lines, decode_frame))
+    print(row(f"orjson.loads ({orjson.__version__}, the stream's decoder)", t_orjson, n))
     for name, loads in optional_decoders().items():
         if isinstance(loads, str):
             print(f"{name:<44} {loads}")
         else:
             print(row(name, best_of(args.repeat, lambda loads=loads: time_decode(lines, loads)), n))
-    runs = [time_parse_and_handle(lines) for _ in range(args.repeat)]
+    runs = [time_parse_and_handle(lines, json.loads) for _ in range(args.repeat)]
+    t_json_apply, stream = min(runs, key=lambda r: r[0])
+    print(row("json.loads + BookStream.handle", t_json_apply, n))
+    runs = [time_parse_and_handle(lines, decode_frame) for _ in range(args.repeat)]
     t_parse_apply, stream = min(runs, key=lambda r: r[0])
-    print(row("json.loads + BookStream.handle", t_parse_apply, n))
+    print(row("orjson.loads + BookStream.handle (live path)", t_parse_apply, n))
     t_handle, stream = min((time_handle(lines) for _ in range(args.repeat)), key=lambda r: r[0])
     print(row("BookStream.handle (pre-parsed frames)", t_handle, n))
     t_wire, n_deltas = min(time_apply_delta(lines) for _ in range(args.repeat))
     print(row("  book_wire.apply_delta (wire msg -> change)", t_wire, n_deltas) + " (deltas)")
     t_change, n_deltas = min(time_change(lines) for _ in range(args.repeat))
     print(row("  OrderBook.change (decoded integers)", t_change, n_deltas) + " (deltas)")
-    ratio = t_handle / t_json
-    print(f"apply cost / json.loads cost: {ratio:.2f} (target < 1)")
+    ratio, ratio_orjson = t_handle / t_json, t_handle / t_orjson
+    print(f"apply cost / json.loads cost: {ratio:.2f} (target < 1); / orjson: {ratio_orjson:.2f}")
 
     m = stream.metrics
     trouble = {k: v for k, v in stream.sync_report().items() if v}
@@ -364,8 +371,10 @@ def main(argv: list[str] | None = None) -> int:
             bid_cc, ask_cc = (None if x is None else x.price_cc for x in (bid, ask))
             print(f"  {t}: best YES bid {bid_cc}, best YES ask {ask_cc} (centi-cents)")
     print(
-        f"book_apply_ratio_vs_json={ratio:.2f} book_parse_apply_msgs_per_s={n / t_parse_apply:.0f} "
-        f"book_apply_msgs_per_s={n / t_handle:.0f} json_loads_msgs_per_s={n / t_json:.0f}"
+        f"book_apply_ratio_vs_json={ratio:.2f} book_apply_ratio_vs_orjson={ratio_orjson:.2f} "
+        f"book_parse_apply_msgs_per_s={n / t_parse_apply:.0f} "
+        f"book_apply_msgs_per_s={n / t_handle:.0f} json_loads_msgs_per_s={n / t_json:.0f} "
+        f"orjson_loads_msgs_per_s={n / t_orjson:.0f}"
     )
     return 0
 

@@ -65,6 +65,10 @@ def check_price(cc: int, where: str) -> int:
     return cc
 
 
+def _where(side: str, price_cc: int, seq: int | None) -> str:
+    return f"{side} {_fmt_price(price_cc)} (seq {seq})"
+
+
 def _crossed_message(ticker: str, yes: int, no: int, where: str) -> str:
     return (
         f"{ticker}: crossed book after {where}: best YES bid {_fmt_price(yes)} + "
@@ -78,16 +82,16 @@ class OrderBook:
     Mutations are atomic: a delta or snapshot that would leave a negative size or a crossed
     book (best YES bid + best NO bid > $1) raises :class:`BookError` and changes nothing. A
     *locked* book (sum exactly $1) is a valid state of this class but flagged by
-    :attr:`is_locked` (kept up to date on every mutation, O(1) to read): on Kalshi those two
-    bids would have matched, so a locked displayed book is out of sync (§7.5) and the stream
-    (:mod:`kbayes.io.kalshi.stream`) marks it stale and resyncs it.
+    :attr:`is_locked` (from the best bids, which every mutation keeps: O(1) to read): on
+    Kalshi those two bids would have matched, so a locked displayed book is out of sync
+    (§7.5) and the stream (:mod:`kbayes.io.kalshi.stream`) marks it stale and resyncs it.
 
     Attributes:
         ticker: The market ticker.
         last_seq: The ``seq`` of the last snapshot or delta applied, when the caller gave one.
     """
 
-    __slots__ = ("_locked", "_no", "_yes", "last_seq", "ticker")
+    __slots__ = ("_best_no", "_best_yes", "_no", "_yes", "last_seq", "ticker")
 
     def __init__(
         self,
@@ -105,8 +109,7 @@ class OrderBook:
         self.ticker = ticker
         self.last_seq = seq
         sides = [self._valid_side(levels, f"{ticker} init") for levels in (yes, no)]
-        self._locked = self._check_crossed(sides[0], sides[1], "init")
-        self._yes, self._no = sides
+        self._set_sides(sides[0], sides[1], "init")
 
     @staticmethod
     def _valid_side(
@@ -145,58 +148,66 @@ class OrderBook:
         """
         where = where or f"snapshot (seq {seq})"
         sides = [self._valid_side(levels, f"{self.ticker} {where}") for levels in (yes, no)]
-        self._locked = self._check_crossed(sides[0], sides[1], where)
-        self._yes, self._no = sides
+        self._set_sides(sides[0], sides[1], where)
         self.last_seq = seq
+
+    def _set_sides(self, yes: dict[int, int], no: dict[int, int], where: str) -> None:
+        """Install validated sides with their best bids, or raise on a crossed book."""
+        best_yes, best_no = max(yes, default=None), max(no, default=None)
+        if best_yes is not None and best_no is not None and best_yes + best_no > CC_PER_DOLLAR:
+            raise BookError(_crossed_message(self.ticker, best_yes, best_no, where))
+        self._yes, self._no, self._best_yes, self._best_no = yes, no, best_yes, best_no
 
     def change(
         self, side: Side | str, price_cc: int, delta_centi: int, *, seq: int | None = None
     ) -> None:
         """Add ``delta_centi`` (signed) to the bids of ``side`` at ``price_cc`` (own price).
 
+        The hot path of every stream and replay: the best bid of each side is kept here
+        (a new level above it is the new best; removing it rescans that side only), so a
+        crossed or locked book is judged in O(1). Error texts are built only on an error.
+
         Raises:
             BookError: When the size would go negative or the book would cross; the book is
                 left unchanged.
         """
-        side = parse_side(side, f"{self.ticker} (seq {seq})")
-        where = f"{side} {_fmt_price(price_cc)} (seq {seq})"
-        check_price(price_cc, f"{self.ticker}: delta at {where}")
-        bids = self._yes if side is Side.YES else self._no
+        if side == "yes":
+            yes, bids, best = True, self._yes, self._best_yes
+        elif side == "no":
+            yes, bids, best = False, self._no, self._best_no
+        else:  # any case, or a Side: normalised (and refused) by parse_side
+            side = parse_side(side, f"{self.ticker} (seq {seq})")
+            self.change(side.value, price_cc, delta_centi, seq=seq)
+            return
+        if not 0 < price_cc < CC_PER_DOLLAR:
+            check_price(price_cc, f"{self.ticker}: delta at {_where(side, price_cc, seq)}")
         old = bids.get(price_cc, 0)
         new = old + delta_centi
         if new < 0:
             raise BookError(
-                f"{self.ticker}: delta {_fmt_size(delta_centi)} at {where} would make the size "
-                f"negative (resting {_fmt_size(old)}); book out of sync"
+                f"{self.ticker}: delta {_fmt_size(delta_centi)} at {_where(side, price_cc, seq)} "
+                f"would make the size negative (resting {_fmt_size(old)}); book out of sync"
             )
         if new:
-            bids[price_cc] = new
-        else:
-            bids.pop(price_cc, None)
-        if delta_centi > 0:  # only an added bid can cross or lock the book
-            try:
-                self._locked = self._check_crossed(self._yes, self._no, f"delta at {where}")
-            except BookError:
-                if old:
-                    bids[price_cc] = old
+            if best is None or price_cc > best:  # a new level above the touch (delta > 0)
+                other = self._best_no if yes else self._best_yes
+                if other is not None and price_cc + other > CC_PER_DOLLAR:
+                    y, n = (price_cc, other) if yes else (other, price_cc)
+                    where = f"delta at {_where(side, price_cc, seq)}"
+                    raise BookError(_crossed_message(self.ticker, y, n, where))
+                if yes:
+                    self._best_yes = price_cc
                 else:
-                    bids.pop(price_cc, None)
-                raise
-        elif self._locked:  # a removal can only lower a best bid: it may unlock, never lock
-            self._locked = self._sum_of_bests() == CC_PER_DOLLAR
+                    self._best_no = price_cc
+            bids[price_cc] = new
+        elif old:
+            del bids[price_cc]
+            if price_cc == best:  # the touch went: the next best is the highest left
+                if yes:
+                    self._best_yes = max(bids, default=None)
+                else:
+                    self._best_no = max(bids, default=None)
         self.last_seq = seq
-
-    def _check_crossed(self, yes: Mapping[int, int], no: Mapping[int, int], where: str) -> bool:
-        """Raise on a crossed book; return whether it is locked (bests sum to exactly $1)."""
-        if yes and no:
-            best_yes, best_no = max(yes), max(no)
-            if best_yes + best_no > CC_PER_DOLLAR:
-                raise BookError(_crossed_message(self.ticker, best_yes, best_no, where))
-            return best_yes + best_no == CC_PER_DOLLAR
-        return False
-
-    def _sum_of_bests(self) -> int | None:
-        return max(self._yes) + max(self._no) if self._yes and self._no else None
 
     # --- reading ------------------------------------------------------------------------------
 
@@ -230,11 +241,13 @@ class OrderBook:
         return sum(lv.size_centi for lv in self.levels(side, n))
 
     def _best(self, side: Side) -> Level | None:
-        bids = self._yes if side is Side.YES else self._no
-        if not bids:
-            return None
-        p = max(bids)
-        return Level(p, bids[p])
+        p = self._best_yes if side is Side.YES else self._best_no
+        return None if p is None else Level(p, (self._yes if side is Side.YES else self._no)[p])
+
+    @property
+    def best_bid_cc(self) -> tuple[int | None, int | None]:
+        """``(best YES bid, best NO bid)`` prices in cc, kept incrementally (no search)."""
+        return self._best_yes, self._best_no
 
     @property
     def best_yes_bid(self) -> Level | None:
@@ -308,7 +321,8 @@ class OrderBook:
         Those two bids would have matched, so a locked book means a missed delta: the stream
         treats it as out of sync (stale, resynced), like a seq gap.
         """
-        return self._locked
+        y, n = self._best_yes, self._best_no
+        return y is not None and n is not None and y + n == CC_PER_DOLLAR
 
     @property
     def is_empty(self) -> bool:

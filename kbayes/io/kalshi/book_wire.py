@@ -18,9 +18,9 @@ they are stored by the NO bid's own price. Pure functions, no I/O: the stream
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
-from kbayes.market.book import BookError, OrderBook, Side, check_price, parse_side
+from kbayes.market.book import BookError, OrderBook, Side, check_price
 from kbayes.market.prices import (
     CC_PER_DOLLAR,
     PriceFormatError,
@@ -29,6 +29,47 @@ from kbayes.market.prices import (
     dollars_to_cc,
     fp_to_centi,
 )
+
+_MEMO_MAX = 1 << 16  # distinct wire strings remembered per unit (prices: < 10_000 exist)
+
+
+def _fixed_point(places: int, exact: Callable[[object, str], int]) -> Callable[[object, str], int]:
+    """A reader of fixed-point wire values (``"0.4500"``, ``"-12.00"``) into integer units.
+
+    The 2026 API writes prices with four decimals and counts with two: such a string is read
+    by integer arithmetic (``"0.4500"`` → ``int("04500")`` = 4500 cc), and remembered, since a
+    day's stream repeats a few thousand distinct strings. Anything else (JSON numbers,
+    exponents, blanks, more decimals, garbage) goes to ``exact`` (the Decimal reader of
+    :mod:`kbayes.market.prices`), so the values, and the errors naming the field and value,
+    are the ones it gives.
+    """
+    memo: dict[str, int] = {}
+
+    def read(value: object, field: str) -> int:
+        if value.__class__ is str:
+            got = memo.get(value)  # type: ignore[call-overload]
+            if got is not None:
+                return got
+            whole, dot, frac = value.partition(".")  # type: ignore[attr-defined]
+            digits = whole[1:] if whole[:1] == "-" else whole
+            if (
+                digits.isascii()
+                and digits.isdigit()
+                and len(frac) <= places
+                and (not dot or (frac.isascii() and frac.isdigit()))
+            ):
+                got = int(whole + frac.ljust(places, "0"))
+                if len(memo) >= _MEMO_MAX:
+                    memo.clear()
+                memo[value] = got  # type: ignore[index]
+                return got
+        return exact(value, field)
+
+    return read
+
+
+read_price_cc = _fixed_point(4, dollars_to_cc)  # "0.4500" -> 4500 centi-cents
+read_centi = _fixed_point(2, fp_to_centi)  # "-12.50" -> -1250 centi-contracts
 
 
 def _levels(
@@ -44,8 +85,8 @@ def _levels(
             raise BookError(f"{where}: {side} level {level!r} is not [price, size]")
         price, size = level
         try:
-            cc = cents_to_cc(price) if cents else dollars_to_cc(price)
-            centi = fp_to_centi(size)
+            cc = cents_to_cc(price) if cents else read_price_cc(price, "price_dollars")
+            centi = read_centi(size, "count_fp")
         except PriceFormatError as exc:
             raise BookError(f"{where}: {side} level {level!r}: {exc}") from exc
         if side is Side.NO and use_yes_price:
@@ -97,9 +138,35 @@ def parse_snapshot(
     return sides[0], sides[1]
 
 
+def _delta_fields(msg: Mapping[str, object], use_yes_price: bool) -> tuple[str, int, int]:
+    """``(side, own price_cc, delta_centi)`` of a delta ``msg``; :class:`PriceFormatError`.
+
+    The one decoder of deltas (live, recorder checks, replay): ``side`` is the plain string
+    ``"yes"``/``"no"`` (any case and :class:`Side` accepted).
+    """
+    side = msg.get("side")
+    if side != "yes" and side != "no":
+        side = str(side).lower()
+        if side != "yes" and side != "no":
+            raise PriceFormatError(f"side={msg.get('side')!r}, expected 'yes' or 'no'")
+    price = msg.get("price_dollars")
+    if price is not None:
+        price = read_price_cc(price, "price_dollars")
+    else:
+        price = cents_to_cc(msg.get("price"), "price")
+    delta = msg.get("delta_fp")
+    if delta is not None:
+        delta = read_centi(delta, "delta_fp")
+    else:
+        delta = fp_to_centi(msg.get("delta"), "delta")
+    if use_yes_price and side == "no":
+        price = CC_PER_DOLLAR - price  # wire gave the YES-leg price; store the NO bid's own
+    return str(side), price, delta
+
+
 def parse_delta(
     msg: Mapping[str, object], *, use_yes_price: bool = False, where: str = "delta"
-) -> tuple[Side, int, int]:
+) -> tuple[str, int, int]:
     """One ``orderbook_delta`` ``msg`` as ``(side, own price_cc, signed delta_centi)``.
 
     Args:
@@ -107,24 +174,17 @@ def parse_delta(
         use_yes_price: The subscription's ``use_yes_price`` flag (NO prices are YES-leg).
         where: Context for error messages (ticker, seq).
 
+    Returns:
+        ``side`` as ``"yes"``/``"no"`` (equal to :class:`Side` members), the price in cc
+        and the signed change in centi-contracts.
+
     Raises:
         BookError: On a bad side, price or size field.
     """
-    side = parse_side(msg.get("side"), where)
     try:
-        if msg.get("price_dollars") is not None:
-            price = dollars_to_cc(msg["price_dollars"], "price_dollars")
-        else:
-            price = cents_to_cc(msg.get("price"), "price")
-        if msg.get("delta_fp") is not None:
-            delta = fp_to_centi(msg["delta_fp"], "delta_fp")
-        else:
-            delta = fp_to_centi(msg.get("delta"), "delta")
+        return _delta_fields(msg, use_yes_price)
     except PriceFormatError as exc:
         raise BookError(f"{where}: {exc}") from exc
-    if side is Side.NO and use_yes_price:
-        price = CC_PER_DOLLAR - price
-    return side, price, delta
 
 
 def _check_ticker(book: OrderBook, payload: Mapping[str, object], where: str) -> None:
@@ -194,8 +254,11 @@ def apply_delta(
         BookError: On a negative resulting size, a crossed book, or a malformed message; the
             book is left unchanged.
     """
-    _check_ticker(book, msg, f"delta (seq {seq})")
-    side, price, delta = parse_delta(
-        msg, use_yes_price=use_yes_price, where=f"{book.ticker} delta (seq {seq})"
-    )
+    named = msg.get("market_ticker")
+    if named is not None and named != book.ticker:
+        raise BookError(f"{book.ticker}: delta (seq {seq}) is for {named!r}")
+    try:
+        side, price, delta = _delta_fields(msg, use_yes_price)
+    except PriceFormatError as exc:  # the context is built only when there is an error
+        raise BookError(f"{book.ticker} delta (seq {seq}): {exc}") from exc
     book.change(side, price, delta, seq=seq)

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from kbayes.io.kalshi.stream import BookStream
+from kbayes.io.kalshi.stream import BookStream, decode_frame
 from kbayes.io.tape import read_tape
 from kbayes.market.book import OrderBook
 from kbayes.market.prices import CC_PER_DOLLAR, cc_to_dollars
@@ -44,7 +43,7 @@ def replay(
                 stream.reset()
             continue
         try:
-            obj = json.loads(e.raw or "")
+            obj = decode_frame(e.raw or "")
         except ValueError:
             stream.metrics["malformed"] += 1
             continue

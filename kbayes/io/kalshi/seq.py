@@ -58,6 +58,9 @@ class SeqTracker:
     late arrival is reported as out of order rather than as a duplicate.
 
     Attributes:
+        last: The highest seq seen per sid. The stream's hot path advances it inline for the
+            in-order case (``seq == last + 1``: set it, count ``OK``), exactly as
+            :meth:`observe` would, and calls :meth:`observe` for everything else.
         counts: How many frames got each status, over all sids.
         missing_total: Total seqs skipped by gaps.
     """
@@ -67,23 +70,23 @@ class SeqTracker:
     def __init__(self) -> None:
         """Start with no subscriptions."""
         self._first: dict[int, int] = {}
-        self._last: dict[int, int] = {}
+        self.last: dict[int, int] = {}
         self._holes: dict[int, collections.deque[tuple[int, int]]] = {}
         self.counts: collections.Counter[SeqStatus] = collections.Counter()
         self.missing_total = 0
 
     def observe(self, sid: int, seq: int) -> SeqResult:
         """Judge one frame's ``seq`` on subscription ``sid`` and update the state."""
-        last = self._last.get(sid)
+        last = self.last.get(sid)
         if last is None:
-            self._first[sid] = self._last[sid] = seq
+            self._first[sid] = self.last[sid] = seq
             self._holes[sid] = collections.deque(maxlen=self.MAX_HOLES)
             result = SeqResult(sid, seq, SeqStatus.FIRST, None)
         elif seq == last + 1:
-            self._last[sid] = seq
+            self.last[sid] = seq
             result = SeqResult(sid, seq, SeqStatus.OK, last + 1)
         elif seq > last + 1:
-            self._last[sid] = seq
+            self.last[sid] = seq
             self._holes[sid].append((last + 1, seq - 1))
             self.missing_total += seq - last - 1
             result = SeqResult(sid, seq, SeqStatus.GAP, last + 1, seq - last - 1)
@@ -108,7 +111,7 @@ class SeqTracker:
 
     def last_seq(self, sid: int) -> int | None:
         """The highest seq seen on ``sid``, or ``None`` before its first frame."""
-        return self._last.get(sid)
+        return self.last.get(sid)
 
     @property
     def gaps(self) -> int:
@@ -120,8 +123,8 @@ class SeqTracker:
 
         Counts are kept: they describe the whole session.
         """
-        sids = list(self._last) if sid is None else [sid]
+        sids = list(self.last) if sid is None else [sid]
         for s in sids:
             self._first.pop(s, None)
-            self._last.pop(s, None)
+            self.last.pop(s, None)
             self._holes.pop(s, None)

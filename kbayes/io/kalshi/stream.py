@@ -38,8 +38,10 @@ from __future__ import annotations
 
 import collections
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
+
+import orjson
 
 from kbayes.io.kalshi.book_wire import apply_delta, book_from_snapshot
 from kbayes.io.kalshi.seq import SeqStatus, SeqTracker
@@ -53,6 +55,10 @@ SEQUENCED = frozenset(
      "event_fee_update", "ok", "unsubscribed", "order_group_updates", "communications"}
 )  # fmt: skip
 MAX_SNAPSHOT_RESYNCS = 3  # consecutive get_snapshot resyncs of a sid before resubscribing
+
+# The one frame decoder of the live client, the recorder's checks and replay: JSON text (str
+# or bytes) to dicts, as ``json.loads`` gives them (ValueError on bad JSON), about 4x faster.
+decode_frame: Callable[[str | bytes], Any] = orjson.loads
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -191,12 +197,14 @@ class BookStream:
         if not isinstance(kind, str):
             self.metrics["malformed"] += 1
             return []
+        if msg.__class__ is not dict and not isinstance(msg, Mapping):
+            msg = {}
         try:
-            handler = getattr(self, "_on_" + kind, None)
+            handler = _HANDLERS.get(kind)
             if handler is None:
                 self.metrics[f"type_{kind}"] += 1
                 return self._sequenced(frame) if "seq" in frame else []
-            return handler(frame, msg if isinstance(msg, Mapping) else {})
+            return handler(self, frame, msg)
         except (KeyError, TypeError, ValueError) as exc:  # a malformed frame must not kill us
             self.metrics["malformed"] += 1
             self.errors.append({"frame": dict(frame), "error": str(exc)})
@@ -318,10 +326,17 @@ class BookStream:
         return actions
 
     def _on_orderbook_delta(self, frame: Mapping[str, Any], msg: Mapping[str, Any]) -> list[Resync]:
-        sub = self._sub(frame, ORDERBOOK)
+        # The hot path (one frame in ~0.9 on a book day): the in-order seq is checked inline,
+        # and every other case takes the general code below it.
+        sid = frame.get("sid")
+        sub = self.subs.get(sid) if sid.__class__ is int else None
         if sub is None:
-            return []
-        ticker = str(msg["market_ticker"])
+            sub = self._sub(frame, ORDERBOOK)
+            if sub is None:
+                return []
+        ticker = msg["market_ticker"]
+        if ticker.__class__ is not str:
+            ticker = str(ticker)
         seq = frame.get("seq")
         if sub.reanchor:  # waiting for the snapshot that restarts this sid's sequence
             if isinstance(seq, int):  # still judged, for the counts only
@@ -330,7 +345,10 @@ class BookStream:
                     self.metrics[str(result.status)] += 1
             self.metrics["dropped_stale"] += 1
             return []
-        if isinstance(seq, int):
+        if seq.__class__ is int and self.tracker.last.get(sid) == seq - 1:
+            self.tracker.last[sid] = seq  # what observe() does for last + 1, without a result
+            self.tracker.counts[SeqStatus.OK] += 1
+        elif isinstance(seq, int):
             result = self.tracker.observe(sub.sid, seq)
             if not result.in_sync:
                 self.metrics[str(result.status)] += 1
@@ -421,3 +439,18 @@ class BookStream:
         """The channel of a live sid."""
         sub = self.subs.get(sid)
         return None if sub is None else sub.channel
+
+
+# Frame type -> handler (a fixed table: a frame's type names no other method).
+_HANDLERS: dict[str, Callable[[BookStream, Mapping[str, Any], Mapping[str, Any]], list[Resync]]] = {
+    "subscribed": BookStream._on_subscribed,
+    "unsubscribed": BookStream._on_unsubscribed,
+    "ok": BookStream._on_ok,
+    "error": BookStream._on_error,
+    "orderbook_snapshot": BookStream._on_orderbook_snapshot,
+    "orderbook_delta": BookStream._on_orderbook_delta,
+    "ticker": BookStream._on_ticker,
+    "trade": BookStream._on_trade,
+    "market_lifecycle_v2": BookStream._on_market_lifecycle_v2,
+    "event_lifecycle": BookStream._on_event_lifecycle,
+}

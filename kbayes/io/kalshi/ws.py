@@ -27,7 +27,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 
 from kbayes.io.kalshi.auth import Signer, signing_path
 from kbayes.io.kalshi.rest import RetryPolicy
-from kbayes.io.kalshi.stream import ORDERBOOK, BookStream, Resync
+from kbayes.io.kalshi.stream import ORDERBOOK, BookStream, Resync, decode_frame
 from kbayes.io.tape import TapeWriter
 from kbayes.market.book import OrderBook
 
@@ -344,7 +344,7 @@ class KalshiWebSocket:
         if self.tape is not None:
             self.tape.write_in(text, t_ns)  # verbatim and first: the tape misses nothing
         try:
-            frame = json.loads(text)
+            frame = decode_frame(text)
         except ValueError:
             self.stream.metrics["malformed"] += 1
             return
