@@ -15,7 +15,7 @@ One idea per module:
   and weather PMFs (the single-source baselines are :mod:`models.baselines`).
 """
 
-from models.bracket_pmf.fit import FitResult, batch_log_likelihood, count_rows, fit_params
+from models.bracket_pmf.fit import TrackerFit, batch_log_likelihood, count_rows, fit_params
 from models.bracket_pmf.fusion import (
     dirichlet_fusion,
     fit_dirichlet_fusion,
@@ -63,8 +63,8 @@ __all__ = [
     "BracketPMFParams",
     "BracketStep",
     "EventSteps",
-    "FitResult",
     "StepConfig",
+    "TrackerFit",
     "TrackerInfo",
     "batch_log_likelihood",
     "bracket_state_space",

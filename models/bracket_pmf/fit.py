@@ -29,7 +29,7 @@ from models.bracket_pmf.params import BracketPMFParams
 from models.bracket_pmf.tracker import ukf_log_likelihood
 
 
-class FitResult(NamedTuple):
+class TrackerFit(NamedTuple):
     """Result of :func:`fit_params`.
 
     Attributes:
@@ -68,7 +68,7 @@ def fit_params(
     learning_rate: float = 0.05,
     penalty: float = 1e-3,
     fixed: Sequence[str] = (),
-) -> FitResult:
+) -> TrackerFit:
     """Maximise the UKF log-likelihood over ``batches`` (each ``(B, T)`` with one ``K``).
 
     Args:
@@ -81,7 +81,7 @@ def fit_params(
         fixed: parameter names held at ``init``.
 
     Returns:
-        A :class:`FitResult`.
+        A :class:`TrackerFit`.
     """
     batches = [jax.tree_util.tree_map(jnp.asarray, b) for b in batches]
     ks = [int(b.price.shape[-1]) for b in batches]
@@ -120,4 +120,4 @@ def fit_params(
             best, best_loss = params, value
         params = new
     best = BracketPMFParams(*(i + f * (x - i) for x, i, f in zip(best, init, free, strict=True)))
-    return FitResult(best, np.asarray(history), n_rows)
+    return TrackerFit(best, np.asarray(history), n_rows)

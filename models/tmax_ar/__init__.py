@@ -13,7 +13,7 @@ Modules, one idea each:
 * :mod:`~models.tmax_ar.simulate`: days simulated from the model with known parameters.
 """
 
-from models.tmax_ar.fit import FitConfig, FitResult, Posterior, fit_nuts, save_idata
+from models.tmax_ar.fit import FitConfig, NutsFit, Posterior, fit_nuts, save_idata
 from models.tmax_ar.gap_5min import GapModel, fit_gap, to_official_f
 from models.tmax_ar.grid import STEPS, DayObs, day_grid, steps_before
 from models.tmax_ar.model import FitData, tmax_ar_model
@@ -32,11 +32,11 @@ __all__ = [
     "DayObs",
     "FitConfig",
     "FitData",
-    "FitResult",
     "GapModel",
     "Nowcast",
     "NowcastDay",
     "NowcastWarning",
+    "NutsFit",
     "Posterior",
     "day_grid",
     "fit_gap",

@@ -57,7 +57,7 @@ class Posterior(NamedTuple):
     obs_jitter_sd: Float[Array, " N"]
 
 
-class FitResult(NamedTuple):
+class NutsFit(NamedTuple):
     """Output of :func:`fit_nuts`.
 
     Attributes:
@@ -113,7 +113,7 @@ def diagnostics_summary(diag: pd.DataFrame, n_divergent: int) -> dict[str, float
     }
 
 
-def fit_nuts(key: Array, data: FitData, config: FitConfig | None = None) -> FitResult:
+def fit_nuts(key: Array, data: FitData, config: FitConfig | None = None) -> NutsFit:
     """Run NUTS on the training days and collect the diagnostics.
 
     Args:
@@ -132,7 +132,7 @@ def fit_nuts(key: Array, data: FitData, config: FitConfig | None = None) -> FitR
         return _fit_nuts_x64(key, data, config)
 
 
-def _fit_nuts_x64(key: Array, data: FitData, config: FitConfig) -> FitResult:
+def _fit_nuts_x64(key: Array, data: FitData, config: FitConfig) -> NutsFit:
     t0 = time.perf_counter()
     kernel = NUTS(
         tmax_ar_model,
@@ -155,7 +155,7 @@ def _fit_nuts_x64(key: Array, data: FitData, config: FitConfig) -> FitResult:
     n_div = int(np.asarray(mcmc.get_extra_fields()["diverging"]).sum())
     # Host arrays: the nowcast runs in the caller's precision.
     post = jax.tree.map(np.asarray, posterior_from_samples(mcmc.get_samples(), data.n_stations))
-    return FitResult(post, idata, diag, n_div, seconds)
+    return NutsFit(post, idata, diag, n_div, seconds)
 
 
 def save_idata(idata: az.InferenceData, path: str | Path) -> Path:

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.tmax_ar.fit import FitResult, Posterior
+from models.tmax_ar.fit import NutsFit, Posterior
 from models.tmax_ar.grid import TENTHS
 from models.tmax_ar.model import FitData
 
@@ -52,7 +52,7 @@ def fake_nuts(monkeypatch: pytest.MonkeyPatch) -> list[FitData]:
     """Patch the nowcast kind's ``fit_nuts``; returns the list its calls' inputs go to."""
     calls: list[FitData] = []
 
-    def fit(key: jax.Array, data: FitData, config: object = None) -> FitResult:
+    def fit(key: jax.Array, data: FitData, config: object = None) -> NutsFit:
         del key, config
         data = FitData(*(np.asarray(x) if hasattr(x, "shape") else x for x in data))
         calls.append(data)
@@ -61,7 +61,7 @@ def fake_nuts(monkeypatch: pytest.MonkeyPatch) -> list[FitData]:
         diag = pd.DataFrame(
             {"param": ["mu_delta"], "r_hat": [1.0], "ess_bulk": [1000.0], "ess_tail": [1000.0]}
         )
-        return FitResult(post, idata, diag, 0, 0.0)
+        return NutsFit(post, idata, diag, 0, 0.0)
 
     monkeypatch.setattr("experiments.nowcast.fit_nuts", fit)
     return calls

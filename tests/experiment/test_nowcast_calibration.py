@@ -22,7 +22,7 @@ from experiments.nowcast import (
     fit_prior_on_train,
     reliability_table,
 )
-from models.tmax_ar.fit import FitConfig, FitResult, fit_nuts
+from models.tmax_ar.fit import FitConfig, NutsFit, fit_nuts
 from models.tmax_ar.gap_5min import DEFAULT_GAP
 from models.tmax_ar.grid import TENTHS, DayObs
 from models.tmax_ar.simulate import simulate_days
@@ -57,7 +57,7 @@ def test_reliability_table_matches_a_brute_force_count() -> None:
 
 
 @pytest.fixture(scope="module")
-def sim_fit() -> tuple[DayObs, np.ndarray, FitResult]:
+def sim_fit() -> tuple[DayObs, np.ndarray, NutsFit]:
     sim = simulate_days(21, N_DAYS, gap_frac=0.0, whole_frac=0.0)
     dates = [dt.date(2025, 7, 1) + dt.timedelta(days=i) for i in range(N_DAYS)]
     grid = DayObs(["KNYC"] * N_DAYS, dates, np.asarray(sim.data.y), np.asarray(sim.data.kind))
@@ -78,7 +78,7 @@ def _params() -> dict:
     return p
 
 
-def _map(grid: DayObs, base: np.ndarray, fit: FitResult):
+def _map(grid: DayObs, base: np.ndarray, fit: NutsFit):
     train = np.arange(N_DAYS) < N_TRAIN
     return fit_hazard_map(
         jax.random.PRNGKey(5),
