@@ -44,10 +44,10 @@ class Reference:
             status = "ok"
         elif seq > self.last + 1:
             status = "gap"
-        elif seq in self.seen or seq < self.first:  # type: ignore[operator]
+        elif seq < self.first:  # type: ignore[operator]  # before the anchor: never seen
+            return "out_of_order"
+        else:  # a skipped seq arriving late, or one seen already
             status = "duplicate" if seq in self.seen else "out_of_order"
-        else:
-            status = "out_of_order"
         if self.last is None:
             self.first = seq
         self.seen.add(seq)
@@ -94,9 +94,9 @@ class Reference:
             status = self.judge(seq)
             if status == "gap":
                 self.m["gap"] += 1
+                # Today's policy: the in-order snapshot is applied even when this resync
+                # escalated to a resubscribe (it is a whole book).
                 actions = self.resync((set(TICKERS) | set(self.books)) - {t}, False)
-                if self.retired:
-                    return actions
             elif status in ("duplicate", "out_of_order"):
                 self.m[status] += 1
                 return self.resync(set(TICKERS) | set(self.books) | {t}, True)
@@ -150,15 +150,27 @@ class Reference:
         return []
 
 
-PRICES = [Decimal(c) / 100 for c in (20, 30, 40, 50, 60, 70, 80)]
-prices = st.sampled_from(PRICES)
-sizes = st.integers(1, 400).map(lambda c: Decimal(c) / 100)
-levels = st.dictionaries(prices, sizes, max_size=3)
-seq_moves = st.sampled_from([1] * 12 + [2, 4, 0, -1, -3])  # next, gaps, duplicate, late
-events = st.one_of(
-    st.tuples(st.just("snap"), st.sampled_from(TICKERS), levels, levels, seq_moves),
-    st.tuples(st.just("delta"), st.sampled_from(TICKERS), st.sampled_from(["yes", "no"]),
-              prices, st.integers(-300, 300).map(lambda c: Decimal(c) / 100), seq_moves),
+# YES bids at 0.10-0.50 and NO bids at 0.10-0.60: most books are valid, some lock (0.40 +
+# 0.60, 0.50 + 0.50) or cross (0.50 + 0.60).
+PRICES = {
+    "yes": [Decimal(c) / 100 for c in (10, 20, 30, 40, 50)],
+    "no": [Decimal(c) / 100 for c in (10, 20, 30, 40, 50, 60)],
+}
+sizes = st.sampled_from([Decimal(x) for x in ("1", "2", "3", "0.5", "2.25")])
+changes = st.sampled_from([Decimal(x) for x in ("-3", "-2", "-1", "-0.5", "0", "0.5", "1", "2")])
+yes_levels = st.dictionaries(st.sampled_from(PRICES["yes"]), sizes, max_size=3)
+no_levels = st.dictionaries(st.sampled_from(PRICES["no"]), sizes, max_size=3)
+# Opening books that neither cross nor lock (best YES <= 0.40, best NO <= 0.50).
+open_yes = st.dictionaries(st.sampled_from(PRICES["yes"][:4]), sizes, min_size=1, max_size=3)
+open_no = st.dictionaries(st.sampled_from(PRICES["no"][:5]), sizes, min_size=1, max_size=3)
+seq_moves = st.sampled_from([1] * 30 + [2, 4, 0, -1, -3])  # next, gaps, duplicate, late
+delta_sides = st.sampled_from(["yes", "no"]).flatmap(
+    lambda side: st.tuples(st.just(side), st.sampled_from(PRICES[side]))
+)
+deltas = st.tuples(st.just("delta"), st.sampled_from(TICKERS), delta_sides, changes, seq_moves)
+events = st.one_of(  # one snapshot in five events
+    st.tuples(st.just("snap"), st.sampled_from(TICKERS), yes_levels, no_levels, seq_moves),
+    deltas, deltas, deltas, deltas,
 )  # fmt: skip
 
 
@@ -170,14 +182,17 @@ def legal(yes: dict, no: dict) -> bool:  # a snapshot that crosses is resubscrib
     return not (yes and no and max(yes) + max(no) > 1)
 
 
-@settings(max_examples=300, deadline=None)
-@given(st.lists(events, min_size=1, max_size=60))
-def test_lean_stream_equals_the_reference_book(evs: list[tuple[Any, ...]]) -> None:
+@settings(max_examples=600, deadline=None)
+@given(open_yes, open_no, open_yes, open_no, st.lists(events, min_size=10, max_size=80))
+def test_lean_stream_equals_the_reference_book(
+    yes_a: dict, no_a: dict, yes_b: dict, no_b: dict, evs: list[tuple[Any, ...]]
+) -> None:
     stream, ref = BookStream(), Reference()
     stream.sent(SUB)
     stream.handle(SUBSCRIBED)
     seq = 0
-    for ev in evs:
+    opening = [("snap", "A", yes_a, no_a, 1), ("snap", "B", yes_b, no_b, 1)]
+    for ev in opening + evs:
         seq = max(1, seq + ev[-1])
         if ev[0] == "snap":
             _, t, yes, no, _ = ev
@@ -190,7 +205,7 @@ def test_lean_stream_equals_the_reference_book(evs: list[tuple[Any, ...]]) -> No
             frame = {"type": "orderbook_snapshot", "sid": 1, "seq": seq, "msg": msg}
             want = ref.snapshot(seq, t, yes, no)
         else:
-            _, t, side, price, d, _ = ev
+            _, t, (side, price), d, _ = ev
             frame = {"type": "orderbook_delta", "sid": 1, "seq": seq,
                      "msg": {"market_ticker": t, "price_dollars": f"{price:.4f}",
                              "delta_fp": f"{d:.2f}", "side": side}}  # fmt: skip
