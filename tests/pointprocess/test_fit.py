@@ -241,13 +241,13 @@ def test_tied_structure_adam_and_fallback(
     assert adam.info.method == "adam"
     assert adam.info.log_likelihood == pytest.approx(lbfgs.info.log_likelihood, abs=0.05)
 
-    original = mle._run_lbfgs
+    original = mle.run_lbfgs
 
     def broken(*args: object) -> tuple[object, ...]:
         u, _, gnorm, count = original(*args)
         return u, jnp.asarray(jnp.nan), gnorm, count
 
-    monkeypatch.setattr(mle, "_run_lbfgs", broken)
+    monkeypatch.setattr(mle, "run_lbfgs", broken)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         fallback = fit(
