@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,7 @@ from kbayes.io.kalshi.book_wire import (
 )
 from kbayes.io.kalshi.seq import SeqStatus, SeqTracker
 from kbayes.market.book import BookError, Level, OrderBook, Side
-from tests.market.test_book import book_and_deltas
+from tests.market.test_book import NO, YES, book_and_deltas
 
 WS_CAPTURE = Path("kalshi/protocol_captures/cockpit_ws_orderbook_stream.json")
 L2_DIR = Path("kalshi/ericzzhang_l2_sample")
@@ -56,21 +55,10 @@ REST_EXAMPLE = {
 }  # fmt: skip
 
 
-def test_rest_example_top_of_book() -> None:
-    book = book_from_snapshot(REST_EXAMPLE, ticker="X")
-    assert book.best_yes_bid == Level(4200, 1300)
-    assert book.best_no_bid == Level(5600, 1700)
-    assert book.best_yes_ask == Level(4400, 1700)  # 1 − 0.56, size of the best NO bid
-    assert book.best_no_ask == Level(5800, 1300)
-    assert book.spread_cc == 200
-    assert book.mid_cc == 4300
-    # Microprice leans to the smaller queue: (0.42·17 + 0.44·13) / 30.
-    assert book.microprice_cc == Fraction(4200 * 1700 + 4400 * 1300, 3000)
-    assert book.imbalance == Fraction(1300 - 1700, 3000)
-    assert book.levels(Side.YES, 2) == [Level(4200, 1300), Level(4100, 1000)]
-    assert book.ask_levels("yes", 3) == [Level(4400, 1700), Level(5500, 2000), Level(5600, 2900)]
-    assert book.depth_centi("no") == 59_300 and book.depth_centi("yes", 2) == 2300
-    assert not book.is_locked
+def test_rest_example_is_the_domain_book() -> None:
+    # Its top of book and derived quantities are tested on the same levels in
+    # tests/market/test_book.py; here the wire must give exactly those levels.
+    assert book_from_snapshot(REST_EXAMPLE, ticker="X") == OrderBook("X", YES, NO)
 
 
 def test_snapshot_shapes_agree() -> None:
