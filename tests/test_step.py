@@ -19,10 +19,8 @@ from kbayes.step import StepAlgorithm, pack_algorithm, scan_algorithm, split_key
 @pytest.fixture(autouse=True, scope="module")
 def _enable_x64() -> Iterator[None]:
     # float64, so that a step that silently loses precision (e.g. through float32) shows.
-    previous = jax.config.jax_enable_x64
-    jax.config.update("jax_enable_x64", True)
-    yield
-    jax.config.update("jax_enable_x64", previous)
+    with jax.enable_x64(True):
+        yield
 
 
 class Obs(NamedTuple):

@@ -1,4 +1,4 @@
-"""Run the point-process tests in float64 (restoring the previous setting afterwards)."""
+"""Run the point-process tests in float64 (a `jax.enable_x64` context, as the package code uses)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,5 @@ import pytest
 
 @pytest.fixture(autouse=True, scope="package")
 def _enable_x64() -> Iterator[None]:
-    previous = jax.config.jax_enable_x64
-    jax.config.update("jax_enable_x64", True)
-    yield
-    jax.config.update("jax_enable_x64", previous)
+    with jax.enable_x64(True):
+        yield
