@@ -25,6 +25,7 @@ from typing import Any
 
 from kbayes.io.importers import register
 from kbayes.io.importers.base import ImportContext, Importer
+from kbayes.io.importers.json_lines import json_objects
 from kbayes.io.importers.kalshi.ladders import write_rows
 from kbayes.io.importers.kalshi.ws_import import snapshot_levels
 from kbayes.io.kalshi_wire import (
@@ -57,18 +58,7 @@ def load_l2_jsonl(path: Path, ctx: ImportContext) -> None:
     """Import recorded REST order books, one per line (see the module docstring)."""
     rows: list[dict[str, Any]] = []
     with open(path, encoding="utf-8") as fh:
-        for i, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            label = f"line {i}"
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as exc:
-                ctx.issue(label, "", line[:80], f"line skipped: malformed JSON ({exc})")
-                continue
-            if not isinstance(rec, dict):
-                ctx.issue(label, "", type(rec).__name__, "line skipped: not a JSON object")
-                continue
+        for i, rec in json_objects(fh, ctx):
             label = f"line {i}:{rec.get('ticker')}"
             try:
                 ticker = str(require(rec, "ticker"))

@@ -32,7 +32,6 @@ member and reports where it broke. The two sources are both stored; readers choo
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
 import re
 import tarfile
@@ -46,6 +45,7 @@ from kbayes.io.importers import register
 from kbayes.io.importers.archive import READ_ERRORS
 from kbayes.io.importers.archive import members as tar_members
 from kbayes.io.importers.base import ImportContext, Importer
+from kbayes.io.importers.json_lines import json_objects
 from kbayes.io.importers.weather._common import SUMMARY, note_gaps, parse_aware_utc_one, place
 from kbayes.market.records import WeatherObsRecord
 
@@ -129,18 +129,8 @@ def _parse_member(
         return None
     station, _ = place(m["station"].upper(), None)
     rows: list[_Row] = []
-    for i, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
+    for i, d in json_objects(lines, ctx, where=f"{name}:"):
         label = f"{name}:{i}"
-        try:
-            d = json.loads(line)
-        except json.JSONDecodeError as exc:
-            ctx.issue(label, "", line[:60], f"line skipped: not JSON ({exc.msg})")
-            continue
-        if not isinstance(d, dict):
-            ctx.issue(label, "", type(d).__name__, "line skipped: not a JSON object")
-            continue
         row_station, _ = place(d.get("station"), None)
         if row_station != station:
             ctx.issue(label, "station", d.get("station"), f"line skipped: member is {station}")
