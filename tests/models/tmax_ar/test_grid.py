@@ -7,7 +7,7 @@ import datetime as dt
 import pandas as pd
 
 from kbayes.market.cities import city_of
-from models.tmax_ar.grid import TENTHS, WHOLE, day_grid
+from models.tmax_ar.grid import TENTHS, day_grid
 
 
 def _obs(rows: list[tuple[str, float, str]]) -> pd.DataFrame:
@@ -37,4 +37,3 @@ def test_tenths_win_within_a_step_and_whole_f_reports_are_left_out() -> None:
     # A whole-°F report must not be read as whole °C (a ±0.5 °C interval it is not).
     assert g.kind[0, 22] == 0
     assert (g.kind[0] != 0).sum() == 1
-    assert WHOLE != TENTHS
