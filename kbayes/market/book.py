@@ -249,6 +249,14 @@ class OrderBook:
         """``(best YES bid, best NO bid)`` prices in cc, kept incrementally (no search)."""
         return self._best_yes, self._best_no
 
+    def top(self) -> tuple[int | None, int, int | None, int]:
+        """``(best YES bid, its size, best NO bid, its size)`` (cc, centi; size 0 when none).
+
+        The read of every top-of-book feature: O(1), no Level objects.
+        """
+        y, n = self._best_yes, self._best_no
+        return y, 0 if y is None else self._yes[y], n, 0 if n is None else self._no[n]
+
     @property
     def best_yes_bid(self) -> Level | None:
         """Highest YES bid, or ``None`` when there are no YES bids."""

@@ -241,7 +241,7 @@ def apply_delta(
     *,
     seq: int | None = None,
     use_yes_price: bool = False,
-) -> None:
+) -> tuple[str, int, int]:
     """Apply one ``orderbook_delta`` ``msg`` (current or legacy fields) to ``book``.
 
     Args:
@@ -249,6 +249,9 @@ def apply_delta(
         msg: See :func:`parse_delta`.
         seq: The frame's ``seq``, named in errors and kept as :attr:`OrderBook.last_seq`.
         use_yes_price: The subscription's ``use_yes_price`` flag (NO prices are YES-leg).
+
+    Returns:
+        The applied ``(side, price_cc, delta_centi)`` (the NO price is the NO bid's own).
 
     Raises:
         BookError: On a negative resulting size, a crossed book, or a malformed message; the
@@ -262,3 +265,4 @@ def apply_delta(
     except PriceFormatError as exc:  # the context is built only when there is an error
         raise BookError(f"{book.ticker} delta (seq {seq}): {exc}") from exc
     book.change(side, price, delta, seq=seq)
+    return side, price, delta

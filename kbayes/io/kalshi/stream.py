@@ -32,6 +32,16 @@ Policy (kalshi-api.md §7.4-7.7):
   errors 10, 17, 25 escalate to unsubscribe + subscribe (a new sid and fresh snapshots).
 * After a reconnect (:meth:`~BookStream.reset`) sids and seqs are meaningless: every book is
   stale until its new snapshot.
+
+Typed events (``BookStream(emit=True)``): besides the resync actions, every applied snapshot
+and delta, every trade, ticker and lifecycle message, and every change of a market's
+staleness is appended to :attr:`BookStream.events` as a :mod:`kbayes.market.events` event
+(drained by the caller after each :meth:`~BookStream.handle`), with ``available_ns`` the
+frame's receive time and ``ts_ns`` the exchange's ``ts_ms`` when the message has one. A
+rejected delta emits nothing but the market's :class:`~kbayes.market.events.BookStatus`
+going stale, so a consumer that applies the emitted deltas to its own books rebuilds exactly
+the books of this stream (tested). The live client and tape replay both run this, so the
+pipeline gets the same events from either.
 """
 
 from __future__ import annotations
@@ -45,8 +55,18 @@ import orjson
 
 from kbayes.io.kalshi.book_wire import apply_delta, book_from_snapshot
 from kbayes.io.kalshi.seq import SeqStatus, SeqTracker
+from kbayes.io.kalshi_wire import count_centi, price_cc
 from kbayes.market.book import BookError, OrderBook
-from kbayes.market.prices import cc_to_dollars
+from kbayes.market.events import (
+    BookDelta,
+    BookSnapshot,
+    BookStatus,
+    Event,
+    Lifecycle,
+    Quote,
+    TradePrint,
+)
+from kbayes.market.prices import CC_PER_DOLLAR, cc_to_dollars
 
 ORDERBOOK = "orderbook_delta"
 TERMINAL_ERRORS = frozenset({10, 17, 25})
@@ -55,6 +75,11 @@ SEQUENCED = frozenset(
      "event_fee_update", "ok", "unsubscribed", "order_group_updates", "communications"}
 )  # fmt: skip
 MAX_SNAPSHOT_RESYNCS = 3  # consecutive get_snapshot resyncs of a sid before resubscribing
+NS_PER_MS = 1_000_000
+# market_lifecycle_v2 event types that change what a market is (others carry metadata only).
+LIFECYCLE_STATUS = {
+    "activated": "open", "deactivated": "closed", "determined": "determined", "settled": "settled"
+}  # fmt: skip
 
 # The one frame decoder of the live client, the recorder's checks and replay: JSON text (str
 # or bytes) to dicts, as ``json.loads`` gives them (ValueError on bad JSON), about 4x faster.
@@ -112,8 +137,14 @@ class BookStream:
             only be backfilled from REST).
     """
 
-    def __init__(self, history: int = 10_000) -> None:
-        """Start empty; ``history`` bounds the kept trades and lifecycle messages."""
+    def __init__(self, history: int = 10_000, emit: bool = False) -> None:
+        """Start empty; ``history`` bounds the kept trades and lifecycle messages.
+
+        With ``emit`` every handled frame appends its typed events to :attr:`events`.
+        """
+        self.emit = emit
+        self.events: list[Event] = []
+        self.now_ns = 0  # receive time of the frame being handled
         self.books: dict[str, OrderBook] = {}
         self.stale: set[str] = set()
         self.subs: dict[int, Subscription] = {}
@@ -139,7 +170,7 @@ class BookStream:
         self.snapshot_requests.clear()
         self.tracker.reset()
         self.book_sid.clear()
-        self.stale |= set(self.books)
+        self._mark_stale(set(self.books), "reconnect")
 
     def sent(self, cmd: Mapping[str, Any]) -> None:
         """Record an outgoing command (needed to map ``subscribed`` answers to their params)."""
@@ -157,7 +188,18 @@ class BookStream:
         self.retired.add(sid)
         self.tracker.reset(sid)
         if sub is not None and sub.channel == ORDERBOOK:
-            self.stale |= sub.tickers | self._books_of(sub)
+            self._mark_stale(sub.tickers | self._books_of(sub), "unsubscribed")
+
+    def _mark_stale(self, tickers: set[str], reason: str) -> None:
+        if self.emit:
+            for t in sorted(tickers - self.stale):
+                self.events.append(BookStatus(self.now_ns, self.now_ns, t, True, reason))
+        self.stale |= tickers
+
+    def _mark_fresh(self, ticker: str) -> None:
+        if self.emit and ticker in self.stale:
+            self.events.append(BookStatus(self.now_ns, self.now_ns, ticker, False, "snapshot"))
+        self.stale.discard(ticker)
 
     @property
     def fresh_books(self) -> dict[str, OrderBook]:
@@ -189,8 +231,13 @@ class BookStream:
 
     # --- frames -------------------------------------------------------------------------------
 
-    def handle(self, frame: Mapping[str, Any]) -> list[Resync]:
-        """Apply one decoded frame; returns the resyncs the connection must perform."""
+    def handle(self, frame: Mapping[str, Any], received_ns: int | None = None) -> list[Resync]:
+        """Apply one decoded frame; returns the resyncs the connection must perform.
+
+        ``received_ns`` (ns since the UTC epoch) stamps the emitted events' ``available_ns``.
+        """
+        if received_ns is not None:
+            self.now_ns = received_ns
         self.metrics["frames"] += 1
         kind = frame.get("type")
         msg = frame.get("msg")
@@ -312,12 +359,19 @@ class BookStream:
         except BookError as exc:
             self.metrics["bad_snapshot"] += 1
             self.errors.append({"frame": dict(frame), "error": str(exc)})
-            self.stale.add(ticker)
+            self._mark_stale({ticker}, "bad snapshot")
             sub.tickers.add(ticker)
             return [self._resubscribe(sub, f"bad snapshot: {exc}")]
         self.books[ticker] = book
         self.book_sid[ticker] = sub.sid
-        self.stale.discard(ticker)
+        if self.emit:
+            now = self.now_ns
+            yes = tuple((p, q) for p, q in sorted(book.bids("yes").items(), reverse=True))
+            no = tuple((p, q) for p, q in sorted(book.bids("no").items(), reverse=True))
+            self.events.append(
+                BookSnapshot(now, now, ticker, yes, no, seq if isinstance(seq, int) else -1)
+            )
+        self._mark_fresh(ticker)
         sub.tickers.add(ticker)
         sub.awaiting.discard(ticker)
         self.metrics["snapshots"] += 1
@@ -361,7 +415,7 @@ class BookStream:
                 return self._resync(sub, {ticker}, "delta for a market without snapshot", False)
             return []
         try:
-            apply_delta(book, msg, seq=seq, use_yes_price=sub.use_yes_price)
+            side, price, delta = apply_delta(book, msg, seq=seq, use_yes_price=sub.use_yes_price)
         except BookError as exc:
             text = str(exc)
             key = (
@@ -375,6 +429,11 @@ class BookStream:
             self.errors.append({"frame": dict(frame), "error": text})
             return self._resync(sub, {ticker}, f"{key}: {text}", False)
         self.metrics["deltas"] += 1
+        if self.emit:
+            now = self.now_ns
+            ts_ms = msg.get("ts_ms")
+            ts = ts_ms * NS_PER_MS if ts_ms.__class__ is int else now
+            self.events.append(BookDelta(now, ts, ticker, side, price, delta, seq))
         if book.is_locked:
             return self._on_locked(sub, frame, book, f"delta (seq {seq})")
         sub.resyncs = 0
@@ -391,23 +450,80 @@ class BookStream:
         )
         self.metrics["locked"] += 1
         self.errors.append({"frame": dict(frame), "error": text})
-        self.stale.add(book.ticker)  # at once, even when the resync escalates
+        self._mark_stale({book.ticker}, "locked")  # at once, even when the resync escalates
         return self._resync(sub, {book.ticker}, f"locked: {text}", False)
+
+    def _exchange_ns(self, msg: Mapping[str, Any]) -> int:
+        """The message's exchange time (``ts_ms``, else ``ts`` in s), else the receive time."""
+        ts_ms, ts_s = msg.get("ts_ms"), msg.get("ts")
+        if isinstance(ts_ms, int) and not isinstance(ts_ms, bool):
+            return ts_ms * NS_PER_MS
+        if isinstance(ts_s, int) and not isinstance(ts_s, bool):
+            return ts_s * 1000 * NS_PER_MS
+        return self.now_ns
 
     def _on_ticker(self, frame: Mapping[str, Any], msg: Mapping[str, Any]) -> list[Resync]:
         if msg.get("market_ticker"):
             self.tickers[str(msg["market_ticker"])] = msg
+            if self.emit:
+                ask = price_cc(msg, "yes_ask", required=False)
+                self.events.append(
+                    Quote(
+                        self.now_ns,
+                        self._exchange_ns(msg),
+                        str(msg["market_ticker"]),
+                        price_cc(msg, "yes_bid", required=False),
+                        ask,
+                        count_centi(msg, "yes_bid_size", required=False),
+                        count_centi(msg, "yes_ask_size", required=False),
+                        price_cc(msg, "price", required=False),
+                        count_centi(msg, "volume", required=False),
+                    )
+                )
         return []
 
     def _on_trade(self, frame: Mapping[str, Any], msg: Mapping[str, Any]) -> list[Resync]:
         self.trades.append(msg)
-        return self._sequenced(frame)
+        actions = self._sequenced(frame)
+        if self.emit:
+            ticker = msg.get("market_ticker") or msg.get("ticker")
+            yes = price_cc(msg, "yes_price", required=False)
+            if yes is None:  # some frames carry only the NO leg
+                yes = CC_PER_DOLLAR - price_cc(msg, "no_price")  # type: ignore[operator]
+            side = msg.get("taker_outcome_side") or msg.get("taker_side")
+            if side not in ("yes", "no"):
+                raise ValueError(f"trade taker side {side!r} is not 'yes' or 'no'")
+            self.events.append(
+                TradePrint(
+                    self.now_ns,
+                    self._exchange_ns(msg),
+                    str(ticker),
+                    yes,
+                    count_centi(msg, "count"),  # type: ignore[arg-type]
+                    side,
+                    str(msg.get("trade_id") or ""),
+                )
+            )
+        return actions
 
     def _on_market_lifecycle_v2(
         self, frame: Mapping[str, Any], msg: Mapping[str, Any]
     ) -> list[Resync]:
         self.lifecycle.append(msg)
-        return self._sequenced(frame)
+        actions = self._sequenced(frame)
+        status = LIFECYCLE_STATUS.get(str(msg.get("event_type")))
+        if self.emit and status is not None and msg.get("market_ticker"):
+            result = msg.get("result")
+            self.events.append(
+                Lifecycle(
+                    self.now_ns,
+                    self._exchange_ns(msg),
+                    str(msg["market_ticker"]),
+                    status,
+                    result if result in ("yes", "no") else "",
+                )
+            )
+        return actions
 
     _on_event_lifecycle = _on_market_lifecycle_v2
 
@@ -422,7 +538,7 @@ class BookStream:
         sub.resyncs += 1
         if sub.resyncs > MAX_SNAPSHOT_RESYNCS:
             return [self._resubscribe(sub, f"{reason} (after {sub.resyncs - 1} resyncs)")]
-        self.stale |= tickers
+        self._mark_stale(tickers, reason.split(":", 1)[0])
         sub.awaiting |= tickers
         if whole_sid:
             sub.reanchor = True
