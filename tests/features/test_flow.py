@@ -127,6 +127,7 @@ def test_fold_equals_batch_and_brute_force_on_the_simulator(sim_trades) -> None:
     _check_fold_batch_brute(sim_trades)
 
 
+@pytest.mark.slow  # the session's real store takes minutes to build
 @pytest.mark.realdata
 def test_fold_equals_batch_and_brute_force_on_real_trades(real_store) -> None:
     busiest = real_store.query(
