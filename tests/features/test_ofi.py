@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from collections.abc import Sequence
@@ -62,7 +63,7 @@ def _brute_e(prev: TopOfBook, cur: TopOfBook) -> int:
 
 def _brute(params: OfiParams, tops: Sequence[TopOfBook], t: int) -> tuple[list[int], float]:
     """OFI per window and the queue imbalance at t, recomputed from the full list of tops."""
-    e = [0] + [_brute_e(a, b) for a, b in zip(tops[:-1], tops[1:], strict=True)]
+    e = [0] + [_brute_e(a, b) for a, b in itertools.pairwise(tops)]
     ofis = []
     for w_s in params.windows_s:
         w = round(w_s * NS_PER_S)
@@ -131,7 +132,7 @@ def _sim_tops() -> list[TopOfBook]:
 def test_fold_equals_batch_and_brute_force_on_the_simulator() -> None:
     tops = _sim_tops()
     assert len(tops) > 100
-    assert any(a.t_ns == b.t_ns for a, b in zip(tops[:-1], tops[1:], strict=True))  # ties
+    assert any(a.t_ns == b.t_ns for a, b in itertools.pairwise(tops))  # ties
     assert np.abs(_check(tops, tick_s=10.0).ofi).max() > 0  # the windows see real flow
 
 
