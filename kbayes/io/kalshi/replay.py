@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -35,11 +35,28 @@ def replay(
     """
     until_ns = until if isinstance(until, int) or until is None else _ns(until)
     stream = BookStream()
+    for frame, received_ns in tape_frames(tape, stream, until_ns):
+        stream.handle(frame, received_ns)  # resyncs are what the live client did next: ignored
+        if on_frame is not None:
+            on_frame(frame, stream)
+    return stream
+
+
+def tape_frames(
+    tape: str | Path, stream: BookStream, until_ns: int | None = None
+) -> Iterator[tuple[Mapping[str, Any], int]]:
+    """The decoded incoming frames of a tape with their receive times (ns).
+
+    Outgoing commands are fed to ``stream.sent`` and reconnects to ``stream.reset`` on the
+    way (the live client's order), malformed lines are counted in ``stream.metrics``; lines
+    received after ``until_ns`` end it.
+    """
     for e in read_tape(tape, strict=False):
         if until_ns is not None and e.t_ns > until_ns:
-            break
+            return
         if e.d == "ev":
             if e.fields.get("ev") == "connect":
+                stream.now_ns = e.t_ns
                 stream.reset()
             continue
         try:
@@ -52,10 +69,7 @@ def replay(
         elif e.d == "out":
             stream.sent(obj)
         elif e.d == "in":
-            stream.handle(obj)  # resync actions are what the live client did next; ignored here
-            if on_frame is not None:
-                on_frame(obj, stream)
-    return stream
+            yield obj, e.t_ns
 
 
 def _ns(ts: dt.datetime) -> int:
