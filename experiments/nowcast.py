@@ -11,9 +11,15 @@ Models scored at every decision time (bracket PMFs, scored by the runner like ``
   (as in ``baselines``).
 
 Before the climate day starts (``T-1 20:00``: no report can be seen) the ``tmax_ar`` PMF is
-the model prior pooled with that climatology, ``w p_model + (1 - w) p_clim``, with ``w``
-fitted on the training events (:mod:`models.tmax_ar.prior`; ``params.prior``); the table
-``tmax_ar_prior`` gives the raw prior, climatology and the pool per split.
+the model prior pooled with that climatology, ``w p_model + (1 - w) p_clim``, with one ``w``
+per calendar month (:mod:`models.tmax_ar.prior`; ``params.prior``) fitted on the same months
+of the ``pool_years`` years before the data window: days that precede every NUTS day and the
+test split, whose day-ahead prior (no report, only the calendar date and the baseline) and
+climatology (still earlier years) are issued as for an event, scored on a ladder of 2 °F
+brackets around that climatology's median. Not on the training events: the posterior was
+fitted on those days, so the prior looks better there than out of sample. The table
+``tmax_ar_prior`` gives the raw prior, climatology and the pool per split (``earlier_years``:
+the days ``w`` was fitted on), ``tmax_ar_prior_weights`` the weight per month.
 
 The 60-minute hazard of a new running high is recalibrated by a map fitted on the training
 days' hazard forecasts and outcomes (:mod:`models.tmax_ar.hazard`; ``params.hazard.calibration``)
@@ -63,14 +69,26 @@ from kbayes.scoring import (
     write_reliability_png,
 )
 from models.baselines import climatology_pmf, kernel_mass
-from models.tmax_ar.baseline import BaselineWarning, baseline_paths, fit_diurnal
+from models.tmax_ar.baseline import BaselineWarning, DiurnalClimate, baseline_paths, fit_diurnal
 from models.tmax_ar.fit import FitConfig, Posterior, diagnostics_summary, fit_nuts, save_idata
 from models.tmax_ar.gap_5min import GapModel, fit_gap
 from models.tmax_ar.grid import STEPS, TENTHS, DayObs, day_grid, observed_max, steps_before
 from models.tmax_ar.hazard import HazardCalibration, calibrate_hazard, fit_hazard_calibration
 from models.tmax_ar.model import FitData
-from models.tmax_ar.nowcast import HAZARD_MINUTES, NowcastDay, NowcastWarning, nowcast
-from models.tmax_ar.prior import PriorBlend, blend_pmf, fit_prior_blend
+from models.tmax_ar.nowcast import (
+    HAZARD_MINUTES,
+    NowcastDay,
+    NowcastWarning,
+    nowcast,
+    two_degree_ladder,
+)
+from models.tmax_ar.prior import (
+    MonthlyPriorBlend,
+    PriorBlend,
+    blend_pmf,
+    fit_monthly_prior_blend,
+    fit_prior_blend,
+)
 
 MODELS = ("tmax_ar", "persistence", "rmax_plus_rise", "climatology")
 DEFAULTS = {
@@ -92,7 +110,12 @@ DEFAULTS = {
         "min_window_coverage": 0.5,
         "calibration": "beta",
     },
-    "prior": {"blend_climatology": True},
+    "prior": {
+        "blend_climatology": True,
+        "pool_years": 6,
+        "min_per_month": 50,
+        "pool_ladder_inner": 10,
+    },
     "climatology": {"kernel_sigma_f": 2.0, "min_values": 20},
     "plots": {"n_path_days": 4, "path_decision": "11:00"},
 }
@@ -238,6 +261,7 @@ class PriorRow(NamedTuple):
         high_f: model draws of the high (°F); clim_int: climatology ``(lo, mass)`` over °F.
         truth_f: the official high (°F) when known.
         slots: indices of this forecast in the rows, PIT and CRPS lists.
+        month: calendar month of the climate day (picks the pool weight; 0: not given).
     """
 
     split: str
@@ -248,16 +272,160 @@ class PriorRow(NamedTuple):
     clim_int: tuple[int, np.ndarray]
     truth_f: int | None
     slots: tuple[int, int, int]
+    month: int = 0
 
 
 def fit_prior_on_train(prior_rows: list[PriorRow]) -> PriorBlend | None:
-    """The pool weight from training events only (``None`` when there are none)."""
+    """The pool weight from training events only (``None`` when there are none).
+
+    In sample for the NUTS posterior (fitted on the same days), so it is optimistic about the
+    model; the run reports it for comparison only and pools with :func:`fit_prior_on_pool`.
+    """
     train = [r for r in prior_rows if r.split == "train"]
     if not train:
         return None
     return fit_prior_blend(
         np.array([r.p_model[r.outcome] for r in train]),
         np.array([r.p_clim[r.outcome] for r in train]),
+    )
+
+
+class PoolDay(NamedTuple):
+    """An earlier-year day the prior's pool weight is fitted on.
+
+    Attributes:
+        station / date: the day.
+        p_model / p_clim: probability the model prior and climatology gave its realised
+            bracket (ladder of :func:`pool_ladder`).
+    """
+
+    station: str
+    date: dt.date
+    p_model: float
+    p_clim: float
+
+
+def prior_pool_dates(first_day: dt.date, months: set[int], n_years: int) -> list[dt.date]:
+    """Days of ``months`` in the ``n_years`` calendar years before ``first_day.year``.
+
+    ``first_day`` is the first day of the experiment's grid, so every returned day precedes
+    every NUTS training day and the whole test split.
+    """
+    if n_years < 0:
+        raise ValueError(f"params.prior.pool_years must be >= 0, got {n_years}")
+    bad = sorted(m for m in months if not 1 <= m <= 12)
+    if bad:
+        raise ValueError(f"months must be in 1..12, got {bad}")
+    start = dt.date(first_day.year - n_years, 1, 1)
+    out = [start + dt.timedelta(days=i) for i in range((first_day - start).days)]
+    return [d for d in out if d.month in months and d.year < first_day.year]
+
+
+def window_months(start: dt.date, end: dt.date) -> set[int]:
+    """Calendar months that the data window ``[start, end]`` touches."""
+    if end < start:
+        raise ValueError(f"data window ends ({end}) before it starts ({start})")
+    months, d = set(), dt.date(start.year, start.month, 1)
+    while d <= end:
+        months.add(d.month)
+        d = dt.date(d.year + d.month // 12, d.month % 12 + 1, 1)
+    return months
+
+
+def earlier_years_highs(highs: dict, station: str, day: dt.date) -> np.ndarray:
+    """Official highs (°F) of ``day``'s calendar month in years before ``day.year``."""
+    vals = [
+        v
+        for (s, d), v in highs.items()
+        if s == station and d.month == day.month and d.year < day.year
+    ]
+    return np.array(vals, dtype=float)
+
+
+def pool_ladder(hist_f: np.ndarray, n_inner: int) -> Ladder:
+    """2 °F brackets around the median of the earlier years' highs (open tails).
+
+    The earlier-year days have no Kalshi ladder; this one is fixed before the day (it depends
+    on earlier years only) and, with ``n_inner`` brackets, as fine as the events' inner ones.
+    """
+    return two_degree_ladder(int(np.round(np.median(hist_f))), n_inner=n_inner, name="POOL")
+
+
+def prior_pool(
+    key: jax.Array,
+    post: Posterior,
+    gap: GapModel,
+    city: City,
+    station_index: int,
+    clim: DiurnalClimate,
+    highs: dict,
+    highs_df: pd.DataFrame,
+    hourly: pd.DataFrame,
+    dates: list[dt.date],
+    params: dict,
+    hours_before: float,
+) -> list[PoolDay]:
+    """The model's day-ahead prior and climatology scored on earlier-year days of one city.
+
+    A day is used when its official high is known and climatology has enough earlier years.
+    Its baseline is built as for an event (:func:`baseline_paths`: the diurnal curve of the
+    training days lifted to the mean high of still earlier years, or a forecast issued before
+    the cutoff), its prior is the nowcast at step 0 (no report), and keys are folded from
+    ``key`` by (station, date), so no other forecast of the run draws differently.
+    """
+    station = city.station
+    clim_p, nc_p, pr = params["climatology"], params["nowcast"], params["prior"]
+    days, hists = [], []
+    for d in dates:
+        hist = earlier_years_highs(highs, station, d)
+        if (station, d) in highs and len(hist) >= clim_p["min_values"]:
+            days.append(d)
+            hists.append(hist)
+    if not days:
+        return []
+    n = len(days)
+    obs = DayObs([station] * n, days, np.zeros((n, STEPS)), np.zeros((n, STEPS), dtype=np.int64))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", BaselineWarning)
+        base, _ = baseline_paths(
+            obs,
+            clim,
+            highs_df,
+            hourly,
+            [city.climate_day_window(d) for d in days],
+            params["baseline"]["use_forecast"],
+            hours_before,
+        )
+    k_st = jax.random.fold_in(key, station_index)
+    out = []
+    for i, (d, hist) in enumerate(zip(days, hists, strict=True)):
+        ladder = pool_ladder(hist, int(pr["pool_ladder_inner"]))
+        p_clim = climatology_pmf(ladder, hist, clim_p["kernel_sigma_f"])
+        day = NowcastDay(obs.y[i], obs.kind[i], base[i], station_index)
+        nc = nowcast(
+            jax.random.fold_in(k_st, d.toordinal()),
+            post,
+            gap,
+            day,
+            0,
+            ladder,
+            nc_p["n_paths"],
+            nc_p["n_candidates"],
+        )
+        k = ladder.index_of(int(highs[(station, d)]))
+        out.append(PoolDay(station, d, float(nc.pmf[k]), float(p_clim[k])))
+    return out
+
+
+def fit_prior_on_pool(pool: list[PoolDay], min_per_month: int) -> MonthlyPriorBlend | None:
+    """Pool weights per month from the earlier-year days only (``None`` when there are none)."""
+    if not pool:
+        return None
+    return fit_monthly_prior_blend(
+        np.array([p.date.month for p in pool]),
+        np.array([p.p_model for p in pool]),
+        np.array([p.p_clim for p in pool]),
+        min_per_month,
     )
 
 
@@ -277,43 +445,93 @@ def _mixture_int_pmf(
     return lo, mass
 
 
+def _log_loss(p: pd.Series) -> float:
+    return round(float(-np.log(np.maximum(p, LOG_LOSS_EPS)).mean()), 4)
+
+
 def _apply_prior_blend(
-    ctx: RunContext, prior_rows: list[PriorRow], rows: list, pit_rec: list, crps_rows: list
+    ctx: RunContext,
+    prior_rows: list[PriorRow],
+    rows: list,
+    pit_rec: list,
+    crps_rows: list,
+    pool: list[PoolDay],
 ) -> None:
-    blend = fit_prior_on_train(prior_rows)
+    blend = fit_prior_on_pool(pool, int(ctx.params["prior"]["min_per_month"]))
     if blend is None:
-        ctx.note("tmax_ar prior: no training event with climatology; the prior is not pooled")
+        ctx.note(
+            "tmax_ar prior: no earlier-year day with an official high and climatology; "
+            "the prior is not pooled"
+        )
         return
-    scored = []
+    scored = [("earlier_years", p.date.month, p.p_model, p.p_clim) for p in pool]
+    pooled = []
     for r in prior_rows:
-        p = blend_pmf(blend, r.p_model, r.p_clim)
+        b = blend.for_month(r.month)
+        p = blend_pmf(b, r.p_model, r.p_clim)
         i_row, i_pit, i_crps = r.slots
         rows[i_row] = (*rows[i_row][:3], p)
         pit_rec[i_pit] = (*pit_rec[i_pit][:3], p, r.outcome)
         if r.truth_f is not None:
-            lo, mass = _mixture_int_pmf(r.high_f, r.clim_int, blend.weight)
+            lo, mass = _mixture_int_pmf(r.high_f, r.clim_int, b.weight)
             c = float(crps_pmf(mass[None, :], np.array([r.truth_f]), lo)[0])
             crps_rows[i_crps] = (*crps_rows[i_crps][:3], c)
-        scored.append((r.split, r.p_model[r.outcome], r.p_clim[r.outcome], p[r.outcome]))
-    ctx.fitted["tmax_ar_prior_blend"] = blend._asdict()
-    df = pd.DataFrame(scored, columns=["split", "model", "climatology", "blend"])
-    tab = []
-    for split, sub in df.groupby("split", sort=True):
-        loss = {
-            f"log_loss_{k}": round(float(-np.log(np.maximum(sub[k], LOG_LOSS_EPS)).mean()), 4)
-            for k in ("model", "climatology", "blend")
+        scored.append((r.split, r.month, r.p_model[r.outcome], r.p_clim[r.outcome]))
+        pooled.append(p[r.outcome])
+    ctx.fitted["tmax_ar_prior_blend"] = blend.as_record()
+    ctx.fitted["tmax_ar_prior_pool"] = {
+        "n_days": len(pool),
+        "first_day": min(p.date for p in pool).isoformat(),
+        "last_day": max(p.date for p in pool).isoformat(),
+    }
+    df = pd.DataFrame(scored, columns=["split", "month", "model", "climatology"])
+    w = df["month"].map(lambda m: blend.for_month(m).weight)
+    df["blend"] = w * df["model"] + (1.0 - w) * df["climatology"]
+    # The events' pooled PMFs were renormalised over their ladders: score those exactly.
+    df.loc[df["split"] != "earlier_years", "blend"] = pooled
+    tab = [
+        {
+            "split": split,
+            "n_events": len(sub),
+            **{f"log_loss_{k}": _log_loss(sub[k]) for k in ("model", "climatology", "blend")},
         }
-        tab.append({"split": split, "n_events": len(sub), **loss})
+        for split, sub in df.groupby("split", sort=True)
+    ]
+    weights = ", ".join(f"{m}: {b.weight:.3f}" for m, b in sorted(blend.by_month.items()))
     ctx.add_table(
         "tmax_ar_prior",
         pd.DataFrame(tab),
-        "Day-ahead prior (no report yet): model prior, climatology and their pool "
-        f"(weight w = {blend.weight:.3f} on the model, fitted on {blend.n_train} training events)",
+        "Day-ahead prior (no report yet): model prior, climatology and their pool, with weights "
+        f"on the model per month ({weights}; other months {blend.pooled.weight:.3f}) fitted on "
+        f"{len(pool)} days of earlier years (split earlier_years), none of them a NUTS or test day",
     )
+    pool_df = df[df["split"] == "earlier_years"]
+    wt = []
+    for m, sub in pool_df.groupby("month", sort=True):
+        b = blend.for_month(int(m))
+        wt.append(
+            {
+                "month": int(m),
+                "n_days": len(sub),
+                "weight": round(b.weight, 4),
+                "own_weight": int(m) in blend.by_month,
+                **{f"log_loss_{k}": _log_loss(sub[k]) for k in ("model", "climatology", "blend")},
+            }
+        )
+    ctx.add_table(
+        "tmax_ar_prior_weights",
+        pd.DataFrame(wt),
+        "Pool weight on the model per calendar month and its fit days' log losses (months with "
+        f"fewer than {blend.min_per_month} days take the weight of all months pooled)",
+    )
+    in_sample = fit_prior_on_train(prior_rows)
     ctx.note(
-        f"tmax_ar day-ahead prior pooled with climatology: w = {blend.weight:.3f} on the model "
-        f"(training log loss model {blend.train_log_loss_model:.4f}, climatology "
-        f"{blend.train_log_loss_climatology:.4f}, pool {blend.train_log_loss_blend:.4f})"
+        f"tmax_ar day-ahead prior pooled with climatology: w per month {{{weights}}}, all months "
+        f"{blend.pooled.weight:.3f}, fitted on {len(pool)} earlier-year days (log loss model "
+        f"{blend.pooled.train_log_loss_model:.4f}, climatology "
+        f"{blend.pooled.train_log_loss_climatology:.4f}); fitted on the training events instead "
+        "(in sample for the posterior, not used) it would be "
+        + ("undefined" if in_sample is None else f"{in_sample.weight:.3f}")
     )
 
 
@@ -380,7 +598,7 @@ def run(ctx: RunContext) -> pd.DataFrame:
             "WHERE station IN (SELECT unnest(?::VARCHAR[]))",
             [[city_of(c).station for c in cities]],
         )
-        bases, train_masks = {}, {}
+        bases, train_masks, clims = {}, {}, {}
         m5s, offs = [], []
         for c in cities:
             g, city = grids[c], city_of(c)
@@ -394,6 +612,7 @@ def run(ctx: RunContext) -> pd.DataFrame:
                 g.kind[is_train],
             )
             clim = fit_diurnal(sub, params["baseline"]["min_coverage"])
+            clims[c] = clim
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", BaselineWarning)
                 base, src = baseline_paths(
@@ -569,6 +788,7 @@ def run(ctx: RunContext) -> pd.DataFrame:
                             clim_int,
                             None if truth_f is None else int(truth_f),
                             (len(rows), len(pit_rec), len(crps_rows)),
+                            e.date.month,
                         )
                     )
                 for model, (p, dist) in preds.items():
@@ -598,7 +818,29 @@ def run(ctx: RunContext) -> pd.DataFrame:
         )
 
     if prior_rows:
-        _apply_prior_blend(ctx, prior_rows, rows, pit_rec, crps_rows)
+        with ctx.step("day-ahead prior on earlier years"):
+            first_day = min(min(g.dates) for g in grids.values())
+            last_day = max(max(g.dates) for g in grids.values())
+            pool_dates = prior_pool_dates(
+                first_day, window_months(first_day, last_day), int(params["prior"]["pool_years"])
+            )
+            pool = []
+            for c in cities:
+                pool += prior_pool(
+                    jax.random.PRNGKey(ctx.config.seed + 3),
+                    fit.posterior,
+                    gap,
+                    city_of(c),
+                    st_index[c],
+                    clims[c],
+                    highs,
+                    highs_df,
+                    hourly,
+                    pool_dates,
+                    params,
+                    hours_before,
+                )
+        _apply_prior_blend(ctx, prior_rows, rows, pit_rec, crps_rows, pool)
     _crps_table(ctx, crps_rows, [d.label for d in ctx.config.decision_times])
     _pit_plot(ctx, pit_rec)
     if haz_rows:
