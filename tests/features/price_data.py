@@ -3,7 +3,8 @@
 * :func:`sim_mids`: one simulated NY day (``kbayes.sim``), its book tops put on a grid;
 * :func:`real_mids`: the real Jetpackjules WebSocket best bid/ask log of KXHIGHNY-25DEC20
   (all 6 brackets), imported by the project importer into a throwaway store, on a grid;
-* :func:`real_candles`: the real 5-minute trade candles of one event, as ``Candle`` events.
+* :func:`sim_candles` / :func:`real_candles`: one event's 5-minute trade candles (simulated /
+  real Jetpackjules), as ``Candle`` events.
 
 The grid mid of a bracket at tick ``t`` is the mid of its last top of book at or before ``t``
 (``(yes_bid + (1 - no_bid)) / 2`` in cc), NaN where a side is empty or before its first top.
@@ -55,12 +56,16 @@ def grid_mids(book_top: pd.DataFrame, step_s: int) -> tuple[GridObsBatch, list[s
 
 
 @functools.cache
-def sim_mids(step_s: int = 60, seed: int = 0) -> tuple[GridObsBatch, list[str]]:
-    """One simulated NY event's mid ladder (6 brackets) on a ``step_s`` grid."""
+def _sim_frames(seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     from kbayes.sim import SimConfig, simulate
 
     result = simulate(SimConfig(n_days=1, cities=("NY",), n_mc=32, n_prior_years=0, seed=seed))
-    return grid_mids(result.book_top, step_s)
+    return result.book_top, result.candles
+
+
+def sim_mids(step_s: int = 60, seed: int = 0) -> tuple[GridObsBatch, list[str]]:
+    """One simulated NY event's mid ladder (6 brackets) on a ``step_s`` grid."""
+    return grid_mids(_sim_frames(seed)[0], step_s)
 
 
 @functools.cache
@@ -86,10 +91,9 @@ def real_mids(shared_data: Path, step_s: int = 10) -> tuple[GridObsBatch, list[s
     return grid_mids(_real_frames(shared_data)[0], step_s)
 
 
-def real_candles(shared_data: Path) -> tuple[list[Candle], list[str]]:
-    """The real 5-minute candles of :data:`REAL_CANDLE_EVENT` as events, in time order."""
-    df = _real_frames(shared_data)[1]
-    df = df[df.event_ticker == REAL_CANDLE_EVENT].sort_values(["start", "ticker"], kind="stable")
+def candle_events(df: pd.DataFrame) -> tuple[list[Candle], list[str]]:
+    """Candle rows of one event -> ``Candle`` events in time order, and the ladder's tickers."""
+    df = df.sort_values(["start", "ticker"], kind="stable")
     start = df.start.astype("datetime64[ns, UTC]").astype("int64").to_numpy()
     end = start + df.interval_s.to_numpy(dtype=np.int64) * 1_000_000_000
 
@@ -110,3 +114,14 @@ def real_candles(shared_data: Path) -> tuple[list[Candle], list[str]]:
         for s, e, row in zip(start, end, df.itertuples(index=False), strict=True)
     ]
     return events, ladder_order(sorted(df.ticker.unique()))
+
+
+def sim_candles(seed: int = 0) -> tuple[list[Candle], list[str]]:
+    """One simulated NY event's 5-minute candles as events."""
+    return candle_events(_sim_frames(seed)[1])
+
+
+def real_candles(shared_data: Path) -> tuple[list[Candle], list[str]]:
+    """The real 5-minute candles of :data:`REAL_CANDLE_EVENT` as events, in time order."""
+    df = _real_frames(shared_data)[1]
+    return candle_events(df[df.event_ticker == REAL_CANDLE_EVENT])
