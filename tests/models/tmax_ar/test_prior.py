@@ -10,7 +10,7 @@ from models.baselines import climatology_pmf
 from models.tmax_ar.gap_5min import DEFAULT_GAP, to_official_f
 from models.tmax_ar.grid import STEPS, TENTHS
 from models.tmax_ar.nowcast import NowcastDay, nowcast, two_degree_ladder
-from models.tmax_ar.prior import blend_pmf, fit_prior_blend
+from models.tmax_ar.prior import blend_pmf, fit_monthly_prior_blend, fit_prior_blend
 from models.tmax_ar.simulate import diurnal_base, simulate_days
 
 
@@ -60,6 +60,43 @@ def test_bad_inputs_name_the_problem() -> None:
         fit_prior_blend(np.array([0.1, 0.2]), np.array([0.1]))
     with pytest.raises(ValueError, match="probabilities"):
         fit_prior_blend(np.array([1.5]), np.array([0.1]))
+
+
+def test_monthly_weights_are_each_months_own_fit() -> None:
+    """Per month: the brute-force best weight of that month's days; sparse months: pooled."""
+    rng = np.random.default_rng(5)
+    months = np.repeat([6, 7, 8], [80, 80, 10])
+    # July's model prior is much worse than June's: the months need different weights.
+    a = np.where(months == 7, rng.beta(0.3, 6.0, len(months)), rng.beta(2.0, 5.0, len(months)))
+    b = rng.beta(2.0, 8.0, len(months))
+    mb = fit_monthly_prior_blend(months, a, b, min_per_month=50)
+    assert set(mb.by_month) == {6, 7}
+    grid = np.linspace(0.0, 1.0, 1001)
+    for mo in (6, 7):
+        sel = months == mo
+        w_grid = grid[np.argmin([_mean_log_loss(w, a[sel], b[sel]) for w in grid])]
+        assert abs(mb.for_month(mo).weight - w_grid) <= 1e-3
+        assert mb.for_month(mo) == fit_prior_blend(a[sel], b[sel])
+    assert mb.for_month(6).weight > mb.for_month(7).weight + 0.2
+    assert mb.for_month(8) == mb.pooled == fit_prior_blend(a, b)
+    # Summed over the fit days, the per-month pool is never worse than either part.
+    w = np.array([mb.for_month(m).weight for m in months])
+    total = float(-np.mean(np.log(w * a + (1 - w) * b)))
+    assert total <= min(_mean_log_loss(1.0, a, b), _mean_log_loss(0.0, a, b)) + 1e-12
+    rec = mb.as_record()
+    assert set(rec["by_month"]) == {"6", "7"} and rec["pooled"]["n_train"] == len(months)
+
+
+def test_monthly_bad_inputs_name_the_field() -> None:
+    a = np.array([0.2, 0.3])
+    with pytest.raises(ValueError, match="months"):
+        fit_monthly_prior_blend(np.array([6]), a, a)
+    with pytest.raises(ValueError, match=r"1\.\.12"):
+        fit_monthly_prior_blend(np.array([0, 6]), a, a)
+    with pytest.raises(ValueError, match="min_per_month"):
+        fit_monthly_prior_blend(np.array([6, 6]), a, a, min_per_month=0)
+    with pytest.raises(ValueError, match="month must be"):
+        fit_monthly_prior_blend(np.array([6, 6]), a, a).for_month(13)
 
 
 def _sim_highs(seed: int, n: int) -> tuple[np.ndarray, np.ndarray]:
