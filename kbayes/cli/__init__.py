@@ -71,6 +71,18 @@ def _cmd_run(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+def _cmd_replay(args: argparse.Namespace, console: Console) -> int:
+    from kbayes.experiment.config import load_config
+
+    _register_kinds()
+    kind = load_config(args.config).kind
+    if kind != "replay":
+        raise UsageError(
+            f"{args.config}: kind {kind!r} is not `replay`; run it with `kbayes run {args.config}`"
+        )
+    return _cmd_run(args, console)
+
+
 def _print_table(console: Console, df, title: str) -> None:
     table = Table(title=title)
     for c in df.columns:
@@ -480,6 +492,17 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--store", help="DuckDB store to read (or to import --data into)")
     run.set_defaults(func=_cmd_run)
 
+    rep = sub.add_parser(
+        "replay",
+        parents=[common],
+        help="replay history through the trading pipeline (a config of kind `replay`)",
+    )
+    rep.add_argument("config", help="replay YAML, e.g. configs/replay_demo.yaml")
+    rep.add_argument("--out", help="output folder (default: the config's `output`)")
+    rep.add_argument("--data", help="folder of real data to import and use (e.g. ../shared/data)")
+    rep.add_argument("--store", help="DuckDB store to read (or to import --data into)")
+    rep.set_defaults(func=_cmd_replay)
+
     data = sub.add_parser("data", help="import, summarise and export the data store")
     dsub = data.add_subparsers(dest="data_command", required=True)
     imp = dsub.add_parser("import", parents=[common], help="import every real file under a folder")
@@ -529,7 +552,7 @@ def main(argv: list[str] | None = None) -> int:
     # Wide when piped, so tables in logs and CI are not truncated.
     console = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
     try:
-        if args.func is _cmd_run:
+        if args.func is _cmd_run or args.func is _cmd_replay:
             from kbayes.cli.jaxcache import enable_compilation_cache
 
             enable_compilation_cache()

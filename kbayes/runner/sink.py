@@ -29,9 +29,13 @@ class FrameSink:
         self, pipeline: LadderPipeline, frame: TickFrame, intents: Sequence[Intent]
     ) -> None:
         ev = pipeline.spec.event_ticker
-        self._ticks.setdefault(ev, []).append(frame)
-        self._tickers[ev] = pipeline.spec.tickers
-        self.intents.extend((frame.t_ns, ev, i) for i in intents)
+        ticks = self._ticks.get(ev)
+        if ticks is None:
+            ticks = self._ticks[ev] = []
+            self._tickers[ev] = pipeline.spec.tickers
+        ticks.append(frame)
+        if intents:
+            self.intents.extend((frame.t_ns, ev, i) for i in intents)
 
     def events(self) -> list[str]:
         return list(self._ticks)
@@ -50,7 +54,7 @@ class FrameSink:
         }
         names = list(frames[0].columns) if frames else []
         for name in names:
-            out[name] = np.concatenate([np.asarray(f.columns[name], dtype=float) for f in frames])
+            out[name] = np.array([f.columns[name] for f in frames], dtype=float).reshape(-1)
         return pd.DataFrame(out)
 
     def intents_frame(self) -> pd.DataFrame:

@@ -226,11 +226,12 @@ class MarketState:
                 out[k] = top.mid
         return out
 
-    def roll_bins(self) -> tuple[Float[np.ndarray, " K"], Float[np.ndarray, " K"]]:
+    def roll_bins(self) -> tuple[list[float], list[float]]:
         """Per-bracket (contracts, trades) since the last roll, and start a new bin."""
-        vol = np.array([b.bin_volume_centi for b in self.brackets], dtype=float) / 100.0
-        n = np.array([b.bin_trades for b in self.brackets], dtype=float)
+        vol, n = [], []
         for b in self.brackets:
+            vol.append(b.bin_volume_centi / 100)
+            n.append(float(b.bin_trades))
             b.bin_volume_centi = 0
             b.bin_trades = 0
         return vol, n

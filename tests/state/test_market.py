@@ -102,8 +102,8 @@ def test_trades_volume_bins_candles_and_bad_input() -> None:
     s.apply(TradePrint(2, 2, "B", 5100, 150, "no"))
     s.apply(Candle(3, 3, "A", 0, 10, 20, 5, 15, 100))
     vol, n = s.roll_bins()
-    assert vol.tolist() == [0.0, 4.0] and n.tolist() == [0.0, 2.0]
-    assert s.roll_bins()[0].tolist() == [0.0, 0.0]
+    assert vol == [0.0, 4.0] and n == [0.0, 2.0]
+    assert s.roll_bins()[0] == [0.0, 0.0]
     assert s.brackets[1].volume_centi == 400 and s.brackets[1].last_trade.yes_price_cc == 5100
     with pytest.raises(KeyError):
         s.apply(TradePrint(4, 4, "C", 5000, 1, "yes"))

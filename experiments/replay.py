@@ -1,0 +1,153 @@
+"""The ``replay`` kind: the pipeline over history, with its PMFs scored at decision times.
+
+Every event of the config is replayed through the one runner (:mod:`kbayes.runner.replay`):
+the store's (or a tape's) events in clock order, the market and weather state, the
+configured components on a ``tick_s`` grid, the do-nothing strategy. The tick tables go to
+``features/<event>.parquet``; the PMFs the pipeline held at each decision time (a tick) are
+the kind's forecasts, scored like every other kind's:
+
+* ``market_mid``: the brackets' mids normalised to sum to one (a bracket without a
+  two-sided top at that tick makes the row missing: counted in a note, never filled).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+from kbayes.experiment.context import RunContext
+from kbayes.experiment.errors import ConfigError
+from kbayes.experiment.registry import ExperimentKind, register_kind
+from kbayes.io.sources import SourceLags
+from kbayes.market.events import utc_to_ns
+from kbayes.runner.components import Component, TopColumns, WeatherColumns
+from kbayes.runner.pipeline import LadderSpec
+from kbayes.runner.replay import EventRef, ReplayParams, replay_events
+
+DEFAULTS = {
+    "tick_s": 10.0,
+    "lead_hours": 14.0,
+    "tail_hours": 0.0,
+    "warmup_hours": 24.0,
+    "events": [],  # event tickers to replay (empty: every event of the config)
+    "tape": "",  # a recorder tape folder replayed besides the store's market tables
+    "lags": {
+        "trades_s": 0.0,
+        "quotes_s": 0.0,
+        "book_s": 0.0,
+        "candle_s": 0.0,
+        "weather_default_s": 300.0,
+        "forecast_s": 0.0,
+        "settle_s": 3600.0,
+    },
+}
+
+
+def _params(p: dict) -> ReplayParams:
+    lags = SourceLags(**{k: float(v) for k, v in p["lags"].items()})
+    try:
+        return ReplayParams(
+            float(p["tick_s"]),
+            float(p["lead_hours"]),
+            float(p["tail_hours"]),
+            float(p["warmup_hours"]),
+            lags,
+        ).check()
+    except ValueError as exc:
+        raise ConfigError(f"params: {exc}") from exc
+
+
+def components(spec: LadderSpec) -> list[Component]:
+    """The components of one ladder, in order."""
+    del spec
+    return [TopColumns(), WeatherColumns()]
+
+
+def _forecasts(ctx: RunContext, refs: list[EventRef]) -> pd.DataFrame:
+    rows, missing = [], 0
+    events = {e.event_ticker: e for e in ctx.data.events}
+    for ref in refs:
+        path = ctx.out_dir / "features" / f"{ref.event_ticker}.parquet"
+        if not path.is_file():
+            continue
+        df = pd.read_parquet(path, columns=["t", "k", "mid"])
+        k_num = len(ref.tickers)
+        t_ns = df["t"].astype("int64").to_numpy()
+        mids = df["mid"].to_numpy().reshape(-1, k_num)
+        times = t_ns.reshape(-1, k_num)[:, 0]
+        for d in ctx.config.decision_times:
+            at = utc_to_ns(d.instant(events[ref.event_ticker].city, events[ref.event_ticker].date))
+            i = np.searchsorted(times, at)
+            if i >= len(times) or times[i] != at:
+                missing += 1
+                continue
+            m = mids[i]
+            if not np.all(np.isfinite(m)) or m.sum() <= 0:
+                missing += 1
+                continue
+            rows.append(("market_mid", d.label, ref.event_ticker, m / m.sum()))
+    if missing:
+        ctx.note(
+            f"market_mid: {missing} (event, decision time) rows without a full two-sided "
+            "ladder at that tick (or outside the tick range) are not scored"
+        )
+    return pd.DataFrame(rows, columns=["model", "decision_time", "event_ticker", "probs"])
+
+
+def run(ctx: RunContext) -> pd.DataFrame:
+    """Replay every event, write the tick tables, return the decision-time PMFs."""
+    params = _params(ctx.params)
+    wanted = set(ctx.params["events"])
+    unknown = wanted - {e.event_ticker for e in ctx.data.events}
+    if unknown:
+        raise ConfigError(f"params.events: {sorted(unknown)} are not events of this config")
+    refs = [
+        EventRef(e.event_ticker, tuple(e.ladder.tickers), e.city, e.date)
+        for e in ctx.data.events
+        if not wanted or e.event_ticker in wanted
+    ]
+    tape = ctx.params["tape"] or None
+    if tape is not None and not Path(tape).exists():
+        raise ConfigError(f"params.tape: {tape!r} does not exist")
+    with Progress(
+        "[bold]replay[/]",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        "{task.description}",
+        console=ctx.console,
+    ) as bar:
+        task = bar.add_task("", total=len(refs))
+
+        def progress(event: str, done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total, description=event)
+
+        stats = replay_events(
+            ctx.data.store,
+            refs,
+            components,
+            ctx.out_dir,
+            params,
+            tape=None if tape is None else Path(tape),
+            progress=progress,
+        )
+    ctx.timings["replay"] = stats.seconds
+    rate = stats.n_events / stats.seconds if stats.seconds else 0.0
+    ctx.note(
+        f"replayed {stats.n_events:,} events ({stats.n_ticks:,} ticks) of {len(refs)} "
+        f"ladders in {stats.seconds:.1f} s ({rate:,.0f} events/s)"
+    )
+    return _forecasts(ctx, refs)
+
+
+KIND = register_kind(
+    ExperimentKind(
+        name="replay",
+        run=run,
+        defaults=DEFAULTS,
+        description="the pipeline over history: tick tables per event, PMFs scored at decisions",
+    )
+)
