@@ -101,6 +101,9 @@ class KalshiWebSocket:
         ping_interval_s: Client keep-alive pings; a pong missing for ``ping_timeout_s`` drops
             the connection.
         rng: Randomness for the jitter.
+        now_ns: The receive-time clock (UTC ns): it stamps every tape line of a frame or a
+            connect and the stream's emitted events alike (injectable for tests; the live
+            runner passes its queue's monotone clock).
 
     Attributes:
         stream: The :class:`BookStream` (books, stale set, metrics).
@@ -130,8 +133,10 @@ class KalshiWebSocket:
         ping_timeout_s: float | None = 20.0,
         open_timeout_s: float = 10.0,
         rng: random.Random | None = None,
+        now_ns: Callable[[], int] = time.time_ns,
     ) -> None:
         self.url = url
+        self.now_ns = now_ns
         self.signer = signer
         self.tape = tape
         self.on_frame = on_frame
@@ -309,13 +314,15 @@ class KalshiWebSocket:
         got = False
         self._ws = ws
         self.metrics["connects"] += 1
+        t_ns = self.now_ns()  # the reset's events and the tape's connect line share it
+        self.stream.now_ns = t_ns
         self.stream.reset()
         self._snapshot_sent.clear()
         self._next_id = 1  # ids may restart on a new connection (§7.7)
         self._subscribes.clear()
         self._answered_ok = False
         if self.tape is not None:
-            self.tape.write_event("connect", url=self.url)
+            self.tape.write_event("connect", t_ns, url=self.url)
         try:
             await _call(self.on_connect)
             for params in self._wanted:
@@ -339,7 +346,7 @@ class KalshiWebSocket:
         return got
 
     async def _receive(self, raw: str | bytes) -> None:
-        t_ns = time.time_ns()
+        t_ns = self.now_ns()
         text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
         if self.tape is not None:
             self.tape.write_in(text, t_ns)  # verbatim and first: the tape misses nothing
@@ -352,7 +359,7 @@ class KalshiWebSocket:
             self.stream.metrics["malformed"] += 1
             return
         await self._answer(frame)
-        for action in self.stream.handle(frame):
+        for action in self.stream.handle(frame, t_ns):
             await self._perform(action)
         await _call(self.on_frame, frame)
 
