@@ -25,6 +25,8 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 TAPE_GLOB = "*.jsonl"
 
 
@@ -175,12 +177,12 @@ def read_tape(directory: str | Path, *, strict: bool = True) -> Iterator[TapeEnt
         TapeFormatError: On a line that is not a JSON tape entry (``strict``).
     """
     for path in tape_files(directory):
-        with open(path, encoding="utf-8") as fh:
+        with open(path, "rb") as fh:
             for i, line in enumerate(fh, start=1):
                 if not line.strip():
                     continue
                 try:
-                    obj = json.loads(line)
+                    obj = orjson.loads(line)  # ~4x json.loads; bad UTF-8 is a bad line too
                     if not isinstance(obj, dict) or not isinstance(obj.get("t"), int):
                         raise ValueError("not a tape entry")
                 except ValueError as exc:
