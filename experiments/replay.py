@@ -12,6 +12,7 @@ the kind's forecasts, scored like every other kind's:
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,7 @@ from kbayes.experiment.context import RunContext
 from kbayes.experiment.errors import ConfigError
 from kbayes.experiment.registry import ExperimentKind, register_kind
 from kbayes.io.sources import SourceLags
+from kbayes.io.store import Store
 from kbayes.market.events import utc_to_ns
 from kbayes.runner.components import Component, TopColumns, WeatherColumns
 from kbayes.runner.pipeline import LadderSpec
@@ -60,10 +62,29 @@ def _params(p: dict) -> ReplayParams:
         raise ConfigError(f"params: {exc}") from exc
 
 
-def components(spec: LadderSpec) -> list[Component]:
-    """The components of one ladder, in order."""
+def feature_components(spec: LadderSpec) -> list[Component]:
+    """The state and feature components of one ladder, in order (no model step)."""
     del spec
     return [TopColumns(), WeatherColumns()]
+
+
+def components(spec: LadderSpec) -> list[Component]:
+    """Every component of one ladder, in order: features, then model steps."""
+    return feature_components(spec)
+
+
+def refs_with_trades(store: Store) -> list[EventRef]:
+    """Every event (city-day) of the store with at least one trade, ladders in bracket order."""
+    from kbayes.experiment.data import load_events
+
+    far = dt.date(2100, 1, 1)
+    data = load_events(store, far, far + dt.timedelta(days=1))
+    traded = set(store.query("SELECT DISTINCT event_ticker FROM trades")["event_ticker"])
+    return [
+        EventRef(e.event_ticker, tuple(e.ladder.tickers), e.city, e.date)
+        for e in data.events
+        if e.event_ticker in traded
+    ]
 
 
 def _forecasts(ctx: RunContext, refs: list[EventRef]) -> pd.DataFrame:
