@@ -252,27 +252,27 @@ def flow(params: FlowParams) -> StepAlgorithm[FlowState, FlowInfo]:
     windows, vol_windows = _check_params(params)
     horizon = max(*windows, *vol_windows)
 
+    lags = tuple(sorted({*windows, *vol_windows}))
+    w_at = tuple(lags.index(w) for w in windows)
+    v_at = tuple(lags.index(w) for w in vol_windows)
+
     def read(state: FlowState, t_ns: int) -> FlowInfo:
         log = state.log
         in_order = t_ns >= log.t_last
         t = t_ns if in_order else log.t_last
         now = log_before(log, t)
-        past = {w: log_before(log, t - w) for w in {*windows, *vol_windows}}
-
-        def sums(col: int) -> tuple[int, ...]:
-            return tuple(now[col] - past[w][col] for w in windows)
-
+        # per lag, the sums over [t - lag, t) of every column
+        d = [tuple(a - b for a, b in zip(now, log_before(log, t - w), strict=True)) for w in lags]
+        win = [d[i] for i in w_at]
         return FlowInfo(
             t_ns=t,
-            n_buy=sums(_N_BUY),
-            n_sell=sums(_N_SELL),
-            buy_centi=sums(_BUY_C),
-            sell_centi=sums(_SELL_C),
-            buy_notional=sums(_BUY_N),
-            sell_notional=sums(_SELL_N),
-            volume_centi=tuple(
-                now[_BUY_C] + now[_SELL_C] - past[w][_BUY_C] - past[w][_SELL_C] for w in vol_windows
-            ),
+            n_buy=tuple(r[_N_BUY] for r in win),
+            n_sell=tuple(r[_N_SELL] for r in win),
+            buy_centi=tuple(r[_BUY_C] for r in win),
+            sell_centi=tuple(r[_SELL_C] for r in win),
+            buy_notional=tuple(r[_BUY_N] for r in win),
+            sell_notional=tuple(r[_SELL_N] for r in win),
+            volume_centi=tuple(d[i][_BUY_C] + d[i][_SELL_C] for i in v_at),
             in_order=in_order,
         )
 

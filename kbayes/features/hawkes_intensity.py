@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from bisect import bisect_right
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
@@ -38,7 +39,7 @@ import numpy as np
 from jaxtyping import Bool, Float
 
 from kbayes.market.events import NS_PER_S, TradePrint
-from kbayes.pointprocess.baseline import BaselineGrid, bin_index_np, constant_baseline
+from kbayes.pointprocess.baseline import BaselineGrid, constant_baseline
 from kbayes.pointprocess.events import check_events
 from kbayes.pointprocess.likelihood import intensity_at
 from kbayes.pointprocess.params import HawkesParams
@@ -185,7 +186,8 @@ def hawkes_intensity(
 
     ``update(state, obs)`` takes a :class:`~kbayes.market.events.TradePrint` of one of
     ``tickers`` (absorbed; the info is the left-limit intensity at its time) or any other event
-    with ``ts_ns`` (a :class:`~kbayes.market.events.Tick`: a read; the state is unchanged).
+    with ``ts_ns`` (a :class:`~kbayes.market.events.Tick`: a read; the state is unchanged). A
+    read before ``origin_ns`` (outside the fitted window) reports NaN intensities.
 
     Args:
         params: fitted Hawkes parameters with ``D = 2 K`` dimensions.
@@ -202,6 +204,7 @@ def hawkes_intensity(
     mu, ab, neg_beta = bound.mu, bound.alpha_beta, bound.neg_beta
     d = mu.shape[0]
     one_bin = bound.grid.num_bins == 1
+    nan_d = np.full(d, np.nan)
 
     def model_time(t_ns: int) -> float:
         rel = t_ns - bound.origin_ns
@@ -216,8 +219,17 @@ def hawkes_intensity(
             return np.exp(neg_beta * dt) * (state.decayed + state.pending[None, :])
         return state.decayed
 
+    edges = [float(e) for e in bound.grid.edges]
+    period, offset, last_bin = edges[-1], float(bound.grid.offset), bound.grid.num_bins - 1
+
+    def bin_of(t: float) -> int:
+        # bin_index_np on a scalar without the array round trip: for t + offset >= 0 numpy's
+        # float mod is fmod, and searchsorted(side="right") is bisect_right
+        b = bisect_right(edges, math.fmod(t + offset, period)) - 1
+        return 0 if b < 0 else (last_bin if b > last_bin else b)
+
     def lam(decayed: np.ndarray, t: float) -> np.ndarray:
-        b = 0 if one_bin else int(bin_index_np(bound.grid, t))
+        b = 0 if one_bin else bin_of(t)
         return mu[:, b] + np.sum(ab * decayed, axis=1)
 
     def info_of(t_ns: int, intensity: np.ndarray, in_order: bool) -> HawkesFeatureInfo:
@@ -235,10 +247,13 @@ def hawkes_intensity(
         in_order = t_ns >= state.t_last_ns
         if not in_order:
             t_ns = state.t_last_ns
+        is_print = type(obs) is TradePrint
+        if t_ns < bound.origin_ns and not is_print:
+            return state, info_of(t_ns, nan_d, in_order)  # before the model's window: missing
         t = model_time(t_ns)
         decayed = decayed_at(state, t)
         info = info_of(t_ns, lam(decayed, t), in_order)
-        if type(obs) is not TradePrint:
+        if not is_print:
             return state, info
         m = _dim(bound.index, obs)
         if t_ns == state.t_last_ns:  # same instant: the pending prints stay pending

@@ -101,8 +101,9 @@ class LeadLagState(NamedTuple):
         t_ns: last tick (``-1`` before any).
         mid: ``(K,)`` mids at the last tick.
         dm: ``(K,)`` changes at the last tick.
-        var: ``(K,)`` EWM of ``x_j^2``.
-        c0, c_up, c_dn: ``(K-1,)`` EWM cross moments at lag 0, ``x_{j+1,t} x_{j,t-1}``,
+        moments: ``(4K-3,)`` the correlation EWMs in one array (one update per tick instead of
+            four): ``var`` ``(K,)`` of ``x_j^2``, then ``c0``, ``c_up``, ``c_dn`` ``(K-1,)``
+            of the cross products at lag 0, ``x_{j+1,t} x_{j,t-1}``,
             ``x_{j,t} x_{j+1,t-1}``.
         gram: ``(K, 3, 3)`` ``G_j`` of the banded VAR(1).
         cross: ``(K, 3)`` ``h_j``.
@@ -113,14 +114,34 @@ class LeadLagState(NamedTuple):
     t_ns: int
     mid: Float[np.ndarray, " K"]
     dm: Float[np.ndarray, " K"]
-    var: Float[np.ndarray, " K"]
-    c0: Float[np.ndarray, " Km1"]
-    c_up: Float[np.ndarray, " Km1"]
-    c_dn: Float[np.ndarray, " Km1"]
+    moments: Float[np.ndarray, " M"]
     gram: Float[np.ndarray, "K 3 3"]
     cross: Float[np.ndarray, "K 3"]
     coef: Float[np.ndarray, "K 3"]
     share: Float[np.ndarray, " K"]
+
+    @property
+    def var(self) -> Float[np.ndarray, " K"]:
+        """EWM of ``x_j^2`` (a view of ``moments``)."""
+        return self.moments[: len(self.mid)]
+
+    @property
+    def c0(self) -> Float[np.ndarray, " Km1"]:
+        """EWM of ``x_{j,t} x_{j+1,t}``."""
+        k = len(self.mid)
+        return self.moments[k : 2 * k - 1]
+
+    @property
+    def c_up(self) -> Float[np.ndarray, " Km1"]:
+        """EWM of ``x_{j+1,t} x_{j,t-1}``."""
+        k = len(self.mid)
+        return self.moments[2 * k - 1 : 3 * k - 2]
+
+    @property
+    def c_dn(self) -> Float[np.ndarray, " Km1"]:
+        """EWM of ``x_{j,t} x_{j+1,t-1}``."""
+        k = len(self.mid)
+        return self.moments[3 * k - 2 :]
 
 
 class LeadLagInfo(NamedTuple):
@@ -180,22 +201,31 @@ def _ewm_held(s: np.ndarray, y: np.ndarray, a: float, b: float) -> np.ndarray:
     return np.where(np.isnan(y), s, np.where(np.isnan(s), y, a * y + b * s))
 
 
-def _ratio(num: np.ndarray, v_lo: np.ndarray, v_hi: np.ndarray) -> np.ndarray:
-    den = v_lo * v_hi
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out = num / np.sqrt(den)
-    return np.where(den > 0, out, np.nan)
+def _products(x: Float[np.ndarray, "*T K"], x1: Float[np.ndarray, "*T K"]) -> np.ndarray:
+    """The ``(*T, 4K-3)`` products whose EWMs are the correlation moments (see the state)."""
+    return np.concatenate(
+        [x * x, x[..., :-1] * x[..., 1:], x[..., 1:] * x1[..., :-1], x[..., :-1] * x1[..., 1:]],
+        axis=-1,
+    )
+
+
+def _correlations(moments: np.ndarray, k: int) -> Float[np.ndarray, "*T 3 Km1"]:
+    """``(corr0, lead_up, lead_down)``: cross moments over ``sqrt(v_j v_{j+1})``, NaN if 0."""
+    var = moments[..., :k]
+    den = var[..., :-1] * var[..., 1:]
+    num = moments[..., k:].reshape(*moments.shape[:-1], 3, k - 1)
+    out = np.full(num.shape, np.nan)
+    np.divide(num, np.sqrt(den)[..., None, :], out=out, where=(den > 0)[..., None, :])
+    return out
 
 
 def _up_share(x: np.ndarray) -> np.ndarray:
     """``u_j`` per bracket where defined (interior, falling, a neighbour rising), else NaN."""
     out = np.full(x.shape, np.nan)
-    lo, mid, hi = x[..., :-2], x[..., 1:-1], x[..., 2:]
-    r_lo, r_hi = np.maximum(lo, 0.0), np.maximum(hi, 0.0)
+    r_lo, r_hi = np.maximum(x[..., :-2], 0.0), np.maximum(x[..., 2:], 0.0)
     tot = r_lo + r_hi
-    ok = (mid < 0) & (tot > 0)  # NaN compares False: a missing neighbour defines nothing
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out[..., 1:-1] = np.where(ok, r_hi / tot, np.nan)
+    ok = (x[..., 1:-1] < 0) & (tot > 0)  # NaN compares False: a missing neighbour defines nothing
+    np.divide(r_hi, tot, out=out[..., 1:-1], where=ok)
     return out
 
 
@@ -229,9 +259,9 @@ def lead_lag(params: LeadLagParams, num_brackets: int) -> StepAlgorithm[LeadLagS
 
     def init(key: Any = None) -> LeadLagState:
         del key  # deterministic
-        nan_k, nan_p = np.full(K, np.nan), np.full(K - 1, np.nan)
+        nan_k, nan_m = np.full(K, np.nan), np.full(4 * K - 3, np.nan)
         gram, vec = np.zeros((K, 3, 3)), np.zeros((K, 3))
-        return LeadLagState(-1, nan_k, nan_k, nan_k, nan_p, nan_p, nan_p, gram, vec, vec, nan_k)
+        return LeadLagState(-1, nan_k, nan_k, nan_m, gram, vec, vec, nan_k)
 
     def update(
         state: LeadLagState, obs: GridObs, key: Any = None
@@ -241,10 +271,7 @@ def lead_lag(params: LeadLagParams, num_brackets: int) -> StepAlgorithm[LeadLagS
             raise ValueError(f"t_ns = {obs.t_ns} does not increase (last tick {state.t_ns})")
         mid = check_mid(obs.mid, K)
         x, x1 = mid - state.mid, state.dm
-        var = _ewm_held(state.var, x * x, a_c, b_c)
-        c0 = _ewm_held(state.c0, x[:-1] * x[1:], a_c, b_c)
-        c_up = _ewm_held(state.c_up, x[1:] * x1[:-1], a_c, b_c)
-        c_dn = _ewm_held(state.c_dn, x[:-1] * x1[1:], a_c, b_c)
+        moments = _ewm_held(state.moments, _products(x, x1), a_c, b_c)
         share = _ewm_held(state.share, _up_share(x), a_s, b_s)
         z = _regressors(x1)
         ok = ~(np.isnan(x) | np.isnan(z).any(axis=1))
@@ -259,15 +286,16 @@ def lead_lag(params: LeadLagParams, num_brackets: int) -> StepAlgorithm[LeadLagS
             coef = np.where(ok[:, None], _coef(gram, cross, ridge), state.coef)
         else:
             gram, cross, coef = state.gram, state.cross, state.coef
+        corr = _correlations(moments, K)
         info = LeadLagInfo(
-            corr0=_ratio(c0, var[:-1], var[1:]),
-            lead_up=_ratio(c_up, var[:-1], var[1:]),
-            lead_down=_ratio(c_dn, var[:-1], var[1:]),
+            corr0=corr[0],
+            lead_up=corr[1],
+            lead_down=corr[2],
             innovation=innovation,
             up_share=share,
             valid=~np.isnan(x),
         )
-        new = LeadLagState(obs.t_ns, mid, x, var, c0, c_up, c_dn, gram, cross, coef, share)
+        new = LeadLagState(obs.t_ns, mid, x, moments, gram, cross, coef, share)
         return new, info
 
     return StepAlgorithm(init=init, update=update)
@@ -310,10 +338,7 @@ def lead_lag_batch(params: LeadLagParams, obs: GridObsBatch) -> LeadLagBatch:
     x[1:] = mid[1:] - mid[:-1]
     x1 = np.full((T, K), np.nan)
     x1[1:] = x[:-1]
-    var = _ewm_columns(x * x, a_c)
-    c0 = _ewm_columns(x[:, :-1] * x[:, 1:], a_c)
-    c_up = _ewm_columns(x[:, 1:] * x1[:, :-1], a_c)
-    c_dn = _ewm_columns(x[:, :-1] * x1[:, 1:], a_c)
+    corr = _correlations(_ewm_columns(_products(x, x1), a_c), K)
     share = _ewm_columns(_up_share(x), a_s)
     # banded VAR(1): per equation, moments over its observed ticks, coefficients after each
     z = _regressors(x1)
@@ -331,9 +356,9 @@ def lead_lag_batch(params: LeadLagParams, obs: GridObsBatch) -> LeadLagBatch:
         prev = np.concatenate([np.zeros((1, 3)), coef[:-1]])  # g before each observed tick
         innovation[rows, j] = xj - np.sum(prev * zj, axis=1)
     return LeadLagBatch(
-        corr0=_ratio(c0, var[:, :-1], var[:, 1:]),
-        lead_up=_ratio(c_up, var[:, :-1], var[:, 1:]),
-        lead_down=_ratio(c_dn, var[:, :-1], var[:, 1:]),
+        corr0=corr[:, 0],
+        lead_up=corr[:, 1],
+        lead_down=corr[:, 2],
         innovation=innovation,
         up_share=share,
         valid=~np.isnan(x),

@@ -255,3 +255,8 @@ def test_bad_arguments_raise() -> None:
         algo.update(s0, TradePrint(t, t, TICKERS[0], 1, 100, "buy"), None)
     with pytest.raises(ValueError, match="before origin_ns"):
         algo.update(s0, TradePrint(ORIGIN - 1, ORIGIN - 1, TICKERS[0], 1, 100, "yes"), None)
+    # a read before the model's window is missing, not the baseline
+    _, info = algo.update(s0, Tick(ORIGIN - 1, ORIGIN - 1), None)
+    assert np.isnan(info.intensity).all() and np.isnan(info.buy).all()
+    _, info = algo.update(s0, Tick(ORIGIN, ORIGIN), None)
+    np.testing.assert_array_equal(info.intensity, np.asarray(p.mu)[:, 0])
