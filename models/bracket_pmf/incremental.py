@@ -82,6 +82,7 @@ from models.bracket_pmf.steps import (
 )
 
 NEVER = -(2**63)  # the clock before the first event
+NONE = 2**63 - 1  # no step instant pending
 NAN = float("nan")
 
 
@@ -134,8 +135,10 @@ class BuilderState(NamedTuple):
 
     Attributes:
         clock_ns: time of the last event absorbed (``NEVER`` before the first).
-        open_end_ns: end of the bin that holds unemitted activity, ``NEVER`` when none.
+        open_end_ns: end of the bin that holds unemitted activity, ``NONE`` when none.
         next_decision: index of the first decision instant not yet emitted.
+        due_ns: the next step instant (``min(open_end_ns, next decision)``, ``NONE`` when
+            none): the first event at or after it completes that step.
         prev_step_ns: time of the last emitted step (``NEVER`` before the first).
         weather_alr: the pending weather row for the next decision step, or ``None``.
         brackets: one :class:`BracketState` per bracket.
@@ -144,6 +147,7 @@ class BuilderState(NamedTuple):
     clock_ns: int
     open_end_ns: int
     next_decision: int
+    due_ns: int
     prev_step_ns: int
     weather_alr: tuple[float, ...] | None
     brackets: tuple[BracketState, ...]
@@ -223,6 +227,9 @@ def step_builder(
     n_dec = len(decisions)
     no_weather = np.full(max(k_num - 1, 0), np.nan)
 
+    def due(open_end: int, next_decision: int) -> int:
+        return min(open_end, decisions[next_decision] if next_decision < n_dec else NONE)
+
     def emit(state: BuilderState, s: int, decision: bool) -> tuple[BuilderState, TimedStep]:
         """The step at grid point ``s`` from the state (every event in it is before ``s``)."""
         with_bin = s == state.open_end_ns
@@ -254,15 +261,16 @@ def step_builder(
             weather_alr=wx,
             weather_hours_left=np.asarray((close_ns - s) / NS_PER_HOUR),
         )
-        brackets = state.brackets
-        open_end = state.open_end_ns
+        brackets, open_end = state.brackets, state.open_end_ns
         if with_bin:  # the bin's volume is spent
             brackets = tuple(b._replace(bin_centi=0) for b in brackets)
-            open_end = NEVER
+            open_end = NONE
+        nd = state.next_decision + (1 if decision else 0)
         new = BuilderState(
             state.clock_ns,
             open_end,
-            state.next_decision + (1 if decision else 0),
+            nd,
+            due(open_end, nd),
             s,
             None if decision else state.weather_alr,
             brackets,
@@ -272,22 +280,16 @@ def step_builder(
     def advance(state: BuilderState, t: int) -> tuple[BuilderState, BuilderInfo]:
         """Emit every step due at or before ``t`` (its data all lies before ``t``)."""
         out = []
-        while True:
+        while state.due_ns <= t:
+            s = state.due_ns
             nd = state.next_decision
-            d = decisions[nd] if nd < n_dec else None
-            e = state.open_end_ns if state.open_end_ns != NEVER else None
-            if d is not None and d <= t and (e is None or d <= e):
-                state, ts = emit(state, d, True)
-            elif e is not None and e <= t:
-                state, ts = emit(state, e, False)
-            else:
-                break
-            out.append(ts)
+            state, timed = emit(state, s, nd < n_dec and decisions[nd] == s)
+            out.append(timed)
         return state, BuilderInfo(tuple(out))
 
     def init(key: Any = None) -> BuilderState:
         del key  # deterministic
-        return BuilderState(NEVER, NEVER, 0, NEVER, None, (EMPTY_BRACKET,) * k_num)
+        return BuilderState(NEVER, NONE, 0, due(NONE, 0), NEVER, None, (EMPTY_BRACKET,) * k_num)
 
     def update(
         state: BuilderState, event: Any, key: Any = None
@@ -300,10 +302,7 @@ def step_builder(
                 f"({state.clock_ns}): events must come in clock order"
             )
         info = NO_STEPS
-        nd = state.next_decision
-        if (state.open_end_ns != NEVER and t >= state.open_end_ns) or (
-            nd < n_dec and t >= decisions[nd]
-        ):
+        if t >= state.due_ns:  # the clock reached a step instant: it is complete
             state, info = advance(state, t)
         kind = type(event)
         if kind is TradePrint:
@@ -325,23 +324,41 @@ def step_builder(
             b = BracketState(t, px, pv, v, p, m, b.bin_centi + n, b.mid, b.half, b.depth)
         elif kind is Quote:
             k = index.get(event.ticker)
-            if k is None:
-                return state._replace(clock_ns=t), info
+            if k is None:  # another event's market: the batch filters the book the same way
+                return _at(state, t, state.weather_alr), info
             b = _quoted(state.brackets[k], event)
         elif kind is WeatherPMF:
-            return state._replace(clock_ns=t, weather_alr=_alr_row(event.pmf, k_num)), info
+            return _at(state, t, _alr_row(event.pmf, k_num)), info
         else:  # ticks and event types the builder does not read: the clock only
-            return state._replace(clock_ns=t), info
-        brackets = (*state.brackets[:k], b, *state.brackets[k + 1 :])
+            return _at(state, t, state.weather_alr), info
         open_end = (t // w + 1) * w
         return (
             BuilderState(
-                t, open_end, state.next_decision, state.prev_step_ns, state.weather_alr, brackets
+                t,
+                open_end,
+                state.next_decision,
+                min(open_end, state.due_ns),
+                state.prev_step_ns,
+                state.weather_alr,
+                (*state.brackets[:k], b, *state.brackets[k + 1 :]),
             ),
             info,
         )
 
     return StepAlgorithm(init=init, update=update)
+
+
+def _at(state: BuilderState, t: int, weather_alr: tuple[float, ...] | None) -> BuilderState:
+    """The state with its clock at ``t`` (and the pending weather row), nothing else new."""
+    return BuilderState(
+        t,
+        state.open_end_ns,
+        state.next_decision,
+        state.due_ns,
+        state.prev_step_ns,
+        weather_alr,
+        state.brackets,
+    )
 
 
 def _quoted(b: BracketState, q: Quote) -> BracketState:
@@ -366,7 +383,8 @@ def _quoted(b: BracketState, q: Quote) -> BracketState:
         ask = 1.0 - (CC_PER_DOLLAR - ask_cc) / CC_PER_DOLLAR
         if ask >= bid:
             mid, half = 0.5 * (bid + ask), 0.5 * (ask - bid)
-    return b._replace(mid=mid, half=half, depth=depth if mid == mid else 0.0)
+    depth = depth if mid == mid else 0.0
+    return BracketState(b.last_ns, b.price, b.pv, b.v, b.p, b.n, b.bin_centi, mid, half, depth)
 
 
 def _alr_row(pmf: Sequence[float], k_num: int) -> tuple[float, ...] | None:
@@ -396,28 +414,32 @@ def frame_events(
     last bin with data (so every step is completed). Ordered as the clock orders them: by
     time, a tick before the data at its instant, rows of one frame in their frame order.
     """
-    keyed: list[tuple[int, int, int, Any]] = []
+    times: list[int] = []
+    ranks: list[int] = []
+    objs: list[Any] = []
     if trades is not None and not trades.empty:
-        ts = _to_ns(trades["ts"])
+        ts = _to_ns(trades["ts"]).tolist()
         cols = zip(
-            ts.tolist(),
+            ts,
             trades["ticker"].tolist(),
-            trades["yes_price_cc"].tolist(),
-            trades["count_centi"].tolist(),
+            trades["yes_price_cc"].to_numpy(dtype=np.int64).tolist(),
+            trades["count_centi"].to_numpy(dtype=np.int64).tolist(),
             strict=True,
         )
-        for i, (t, tk, cc, n) in enumerate(cols):
-            keyed.append((t, 2, i, TradePrint(t, t, tk, int(cc), int(n), "")))
+        objs += [TradePrint(t, t, tk, cc, n, "") for t, tk, cc, n in cols]
+        times += ts
+        ranks += [2] * len(ts)
     if book is not None and not book.empty:
-        ts = _to_ns(book["ts"])
+        ts = _to_ns(book["ts"]).tolist()
 
-        def col(name: str) -> list:
+        def col(name: str) -> list[int | None]:
             if name not in book.columns:
                 return [None] * len(book)
-            return [None if pd.isna(x) else int(x) for x in book[name].tolist()]
+            x = book[name].to_numpy(dtype=np.float64, na_value=np.nan).tolist()
+            return [None if v != v else int(v) for v in x]
 
         rows = zip(
-            ts.tolist(),
+            ts,
             book["ticker"].tolist(),
             col("yes_bid_cc"),
             col("no_bid_cc"),
@@ -425,25 +447,33 @@ def frame_events(
             col("yes_ask_size_centi"),
             strict=True,
         )
-        for i, (t, tk, bid, nob, bs, as_) in enumerate(rows):
-            ask = None if nob is None else CC_PER_DOLLAR - nob
-            keyed.append((t, 3, i, Quote(t, t, tk, bid, ask, bs, as_)))
+        objs += [
+            Quote(t, t, tk, bid, None if nob is None else CC_PER_DOLLAR - nob, bs, az)
+            for t, tk, bid, nob, bs, az in rows
+        ]
+        times += ts
+        ranks += [3] * len(ts)
     decisions = [int(d) for d in decisions_ns]
     if weather is not None:
         weather = np.asarray(weather, dtype=float)
         if weather.shape != (len(decisions), len(tickers)):
             raise ValueError(f"weather must have shape {(len(decisions), len(tickers))}")
-        for j, (d, row) in enumerate(zip(decisions, weather, strict=True)):
+        for d, row in zip(decisions, weather, strict=True):
             if np.all(np.isfinite(row)):
-                keyed.append((d - 1, 1, j, WeatherPMF(d - 1, d - 1, tuple(row.tolist()))))
-    for j, d in enumerate(decisions):
-        keyed.append((d, 0, j, Tick(d, d)))
-    if keyed and not decisions:  # no instant to stop at: a tick after everything flushes
-        far = max(r[0] for r in keyed) + 366 * 24 * NS_PER_HOUR
-        keyed.append((far, 0, 0, Tick(far, far)))
-    keyed.sort(key=lambda r: r[:3])
-    out = [r[3] for r in keyed]
-    return out
+                objs.append(WeatherPMF(d - 1, d - 1, tuple(row.tolist())))
+                times.append(d - 1)
+                ranks.append(1)
+    objs += [Tick(d, d) for d in decisions]
+    times += decisions
+    ranks += [0] * len(decisions)
+    if times and not decisions:  # no instant to stop at: a tick after everything flushes
+        far = max(times) + 366 * 24 * NS_PER_HOUR
+        objs.append(Tick(far, far))
+        times.append(far)
+        ranks.append(0)
+    # stable: rows of one frame keep their order (same-time quotes: the last one wins)
+    order = np.lexsort((np.asarray(ranks), np.asarray(times, dtype=np.int64)))
+    return [objs[i] for i in order.tolist()]
 
 
 def fold_steps(
