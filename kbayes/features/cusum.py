@@ -104,6 +104,9 @@ class CusumState(NamedTuple):
         s_pos: ``S+`` after the last reset.
         s_neg: ``S-``.
         n: observed inputs so far.
+        tick_ns: time of the last tick (-1 before the first).
+        synced: every bracket was observed at that tick with ``e`` defined there (the
+            update's fast path, with one ``dt``, when the next tick is fully observed too).
     """
 
     x: Float[np.ndarray, " K"]
@@ -112,6 +115,8 @@ class CusumState(NamedTuple):
     s_pos: Float[np.ndarray, " K"]
     s_neg: Float[np.ndarray, " K"]
     n: Int[np.ndarray, " K"]
+    tick_ns: int = -1
+    synced: bool = False
 
 
 class CusumInfo(NamedTuple):
@@ -149,6 +154,34 @@ def check_params(params: CusumParams) -> tuple[float, float, float | None, bool]
     return h, k, lam, bool(params.difference)
 
 
+def _finish(
+    state: CusumState,
+    x: np.ndarray,
+    ok: np.ndarray,
+    t: int,
+    y_t_ns: np.ndarray,
+    m: np.ndarray,
+    s_pos: np.ndarray,
+    s_neg: np.ndarray,
+    h: float,
+) -> tuple[CusumState, CusumInfo]:
+    """Alarms, the reset of both sides where one fired, and the new state (synced=True)."""
+    up, down = s_pos > h, s_neg > h
+    reset = up | down
+    new = CusumState(
+        x=np.where(ok, x, state.x),
+        y_t_ns=y_t_ns,
+        m=m,
+        s_pos=np.where(reset, 0.0, s_pos),
+        s_neg=np.where(reset, 0.0, s_neg),
+        n=state.n + ok,
+        tick_ns=t,
+        synced=True,
+    )
+    alarm = up.astype(np.int8) - down.astype(np.int8)
+    return new, CusumInfo(s_pos=s_pos, s_neg=s_neg, alarm=alarm, valid=ok)
+
+
 def cusum(params: CusumParams, num_brackets: int) -> StepAlgorithm[CusumState, CusumInfo]:
     """Bind threshold, drift and reference: the online two-sided CUSUM over ``K`` series.
 
@@ -161,6 +194,11 @@ def cusum(params: CusumParams, num_brackets: int) -> StepAlgorithm[CusumState, C
     """
     h, k, lam, difference = check_params(params)
     K = check_num_brackets(num_brackets)
+
+    no_alarm = np.zeros(K, dtype=np.int8)
+    no_alarm.flags.writeable = False  # shared by the infos of quiet steady-state ticks
+    all_valid = np.ones(K, dtype=bool)
+    all_valid.flags.writeable = False
 
     def init(key: object = None) -> CusumState:
         zero = np.zeros(K)
@@ -176,33 +214,45 @@ def cusum(params: CusumParams, num_brackets: int) -> StepAlgorithm[CusumState, C
     def update(
         state: CusumState, obs: SeriesObs, key: object = None
     ) -> tuple[CusumState, CusumInfo]:
+        t = int(obs.t_ns)
+        if t <= state.tick_ns:
+            raise ValueError(f"t_ns={t}: not after the previous tick t_ns={state.tick_ns}")
         x = check_mid(obs.x, K)
+        if state.synced and math.isfinite(x.sum()):
+            # Steady state: every bracket has a deviation now; no masks, one EWM gain.
+            e = x - state.x if difference else x
+            m = state.m
+            y_t_ns = state.y_t_ns
+            if lam is not None:
+                y = e
+                e = y - state.m
+                m = state.m - math.expm1(-lam * (t - state.tick_ns) * NS_PER_S) * e
+                y_t_ns = np.empty(K, dtype=np.int64)
+                y_t_ns.fill(t)
+            s_pos = np.maximum(0.0, state.s_pos + e - k)
+            s_neg = np.maximum(0.0, state.s_neg - e - k)
+            if s_pos.max() > h or s_neg.max() > h:
+                return _finish(state, x, np.ones(K, dtype=bool), t, y_t_ns, m, s_pos, s_neg, h)
+            new = CusumState(x.copy(), y_t_ns, m, s_pos, s_neg, state.n + 1, t, True)
+            return new, CusumInfo(s_pos=s_pos, s_neg=s_neg, alarm=no_alarm, valid=all_valid)
         ok = np.isfinite(x)
+        if np.isinf(x).any():
+            raise ValueError(f"x={x.tolist()!r}: infinite (a missing value is NaN)")
         if difference:
-            y, y_ok, n_y = x - state.x, ok & (state.n >= 1), state.n  # y's before this one
+            y, y_ok, n_y = x - state.x, ok & (state.n >= 1), state.n - 1  # y's before this
         else:
             y, y_ok, n_y = x, ok, state.n
         if lam is None:
             e, e_ok, m = y, y_ok, state.m
         else:
-            n_y = n_y - 1 if difference else n_y  # with differencing the 1st x gives no y
             e, e_ok = y - state.m, y_ok & (n_y >= 1)
-            alpha = -np.expm1(-lam * (obs.t_ns - state.y_t_ns) * NS_PER_S)
+            alpha = -np.expm1(-lam * (t - state.y_t_ns) * NS_PER_S)
             m = np.where(y_ok, np.where(e_ok, state.m + alpha * e, y), state.m)
         s_pos = np.where(e_ok, np.maximum(0.0, state.s_pos + e - k), state.s_pos)
         s_neg = np.where(e_ok, np.maximum(0.0, state.s_neg - e - k), state.s_neg)
-        up, down = s_pos > h, s_neg > h
-        reset = up | down
-        new = CusumState(
-            x=np.where(ok, x, state.x),
-            y_t_ns=np.where(y_ok, obs.t_ns, state.y_t_ns),
-            m=m,
-            s_pos=np.where(reset, 0.0, s_pos),
-            s_neg=np.where(reset, 0.0, s_neg),
-            n=state.n + ok,
-        )
-        alarm = up.astype(np.int8) - down.astype(np.int8)
-        return new, CusumInfo(s_pos=s_pos, s_neg=s_neg, alarm=alarm, valid=ok)
+        y_t_ns = np.where(y_ok, t, state.y_t_ns)
+        new, info = _finish(state, x, ok, t, y_t_ns, m, s_pos, s_neg, h)
+        return new._replace(synced=bool(e_ok.all())), info
 
     return StepAlgorithm(init=init, update=update)
 
@@ -241,6 +291,11 @@ def cusum_batch(params: CusumParams, obs: SeriesObsBatch) -> CusumInfo:
     t = np.asarray(obs.t_ns, dtype=np.int64)
     if x.ndim != 2 or t.shape != (x.shape[0],):
         raise ValueError(f"t_ns {t.shape} and x {x.shape} must be (T,) and (T, K)")
+    if np.any(np.diff(t) <= 0):
+        i = int(np.argmax(np.diff(t) <= 0))
+        raise ValueError(f"t_ns={int(t[i + 1])}: not after the previous tick t_ns={int(t[i])}")
+    if np.isinf(x).any():
+        raise ValueError("x has infinite values (a missing value is NaN)")
     ok = np.isfinite(x)
     if difference:
         y_ok = ok & (np.cumsum(ok, axis=0) >= 2)

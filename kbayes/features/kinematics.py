@@ -83,6 +83,9 @@ class KinematicsState(NamedTuple):
         v: EWM velocity (NaN before the second observed mid).
         a: EWM acceleration (NaN before the third observed mid).
         n: number of observed mids so far.
+        tick_ns: time of the last tick (any bracket; -1 before the first).
+        synced: every bracket was observed at that tick and has ``n >= 3`` (so one ``dt``
+            serves all: the update's fast path when the next tick is fully observed too).
     """
 
     x: Float[np.ndarray, " K"]
@@ -90,6 +93,8 @@ class KinematicsState(NamedTuple):
     v: Float[np.ndarray, " K"]
     a: Float[np.ndarray, " K"]
     n: Int[np.ndarray, " K"]
+    tick_ns: int = -1
+    synced: bool = False
 
 
 class KinematicsInfo(NamedTuple):
@@ -184,12 +189,15 @@ def ewm_kinematics(
 
     Raises:
         ValueError: naming the parameter and value when a half-life or ``K`` is invalid; at
-            update time, when ``mid`` has the wrong shape or time does not increase for an
-            observed bracket.
+            update time, when ``mid`` has the wrong shape or the tick is not after the
+            previous one.
     """
     lam_v = LN2 / check_halflife("velocity_halflife_s", params.velocity_halflife_s)
     lam_a = LN2 / check_halflife("acceleration_halflife_s", params.acceleration_halflife_s)
     K = check_num_brackets(num_brackets)
+
+    all_valid = np.ones(K, dtype=bool)
+    all_valid.flags.writeable = False  # shared by every steady-state info
 
     def init(key: object = None) -> KinematicsState:
         nan = np.full(K, np.nan)
@@ -199,26 +207,39 @@ def ewm_kinematics(
     def update(
         state: KinematicsState, obs: GridObs, key: object = None
     ) -> tuple[KinematicsState, KinematicsInfo]:
+        t = int(obs.t_ns)
+        if t <= state.tick_ns:
+            raise ValueError(f"t_ns={t}: not after the previous tick t_ns={state.tick_ns}")
         mid = check_mid(obs.mid, K)
+        if state.synced and math.isfinite(mid.sum()):
+            # Steady state (every bracket observed now and at the last tick, all warmed up):
+            # one scalar dt and gain, no masks. Same equations as below.
+            dt = (t - state.tick_ns) * NS_PER_S
+            v = state.v - math.expm1(-lam_v * dt) * ((mid - state.x) / dt - state.v)
+            a = state.a - math.expm1(-lam_a * dt) * ((v - state.v) / dt - state.a)
+            t_ns = np.empty(K, dtype=np.int64)
+            t_ns.fill(t)
+            new = KinematicsState(mid.copy(), t_ns, v, a, state.n + 1, t, True)
+            return new, KinematicsInfo(velocity=v, acceleration=a, valid=all_valid)
         ok = np.isfinite(mid)
-        dt = (obs.t_ns - state.t_ns) * NS_PER_S
-        if np.any(ok & (state.n > 0) & (dt <= 0.0)):
-            raise ValueError(
-                f"t_ns={obs.t_ns}: not after the previous observation "
-                f"t_ns={state.t_ns[ok & (state.n > 0)].max()}"
-            )
-        # Unobserved brackets compute garbage (NaN or from a stale dt) that np.where drops;
-        # NaN arithmetic raises no warning, and dt > 0 wherever it is used.
+        if np.isinf(mid).any():
+            raise ValueError(f"mid={mid.tolist()!r}: infinite (a missing mid is NaN)")
+        dt = (t - state.t_ns) * NS_PER_S
+        # Unobserved brackets compute garbage (NaN, or from a stale dt) that np.where drops;
+        # NaN arithmetic raises no warning, and dt > 0 wherever it is used (ticks increase).
         r = (mid - state.x) / dt
         v = np.where(state.n >= 2, state.v - np.expm1(-lam_v * dt) * (r - state.v), r)
         q = (v - state.v) / dt
         a = np.where(state.n >= 3, state.a - np.expm1(-lam_a * dt) * (q - state.a), q)
+        n = state.n + ok
         new = KinematicsState(
             x=np.where(ok, mid, state.x),
-            t_ns=np.where(ok, obs.t_ns, state.t_ns),
+            t_ns=np.where(ok, t, state.t_ns),
             v=np.where(ok, v, state.v),
             a=np.where(ok, a, state.a),
-            n=state.n + ok,
+            n=n,
+            tick_ns=t,
+            synced=bool(ok.all() and n.min() >= 3),
         )
         return new, KinematicsInfo(velocity=new.v, acceleration=new.a, valid=ok)
 
@@ -250,6 +271,8 @@ def ewm_kinematics_batch(params: EwmParams, obs: GridObsBatch) -> KinematicsInfo
     if np.any(np.diff(t) <= 0):
         i = int(np.argmax(np.diff(t) <= 0))
         raise ValueError(f"t_ns={int(t[i + 1])}: not after the previous tick t_ns={int(t[i])}")
+    if np.isinf(mid).any():
+        raise ValueError("mid has infinite values (a missing mid is NaN)")
     ok = np.isfinite(mid)
     k = np.cumsum(ok, axis=0)  # observed mids so far, this one included
     tt = np.broadcast_to(t[:, None], mid.shape)

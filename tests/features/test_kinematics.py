@@ -191,3 +191,27 @@ def test_time_must_increase_and_shape_must_match() -> None:
         alg.update(s, GridObs(20, np.array([1.0, 2.0, 3.0])), None)
     with pytest.raises(ValueError, match="t_ns=5"):
         ewm_kinematics_batch(PARAMS, GridObsBatch(np.array([10, 5]), np.ones((2, 2))))
+
+
+def test_steady_state_fast_path_equals_the_general_path() -> None:
+    # The update skips the masks when every bracket was and is observed (state.synced);
+    # forcing the general path on every tick must give the same numbers.
+    obs = irregular(seed=11, p_nan=0.05)
+    alg = ewm_kinematics(PARAMS, obs.mid.shape[1])
+    fast = slow = alg.init(None)
+    n_fast = 0
+    for t, m in zip(obs.t_ns, obs.mid, strict=True):
+        n_fast += fast.synced
+        fast, a = alg.update(fast, GridObs(int(t), m), None)
+        slow, b = alg.update(slow._replace(synced=False), GridObs(int(t), m), None)
+        for x, y in zip(a, b, strict=True):
+            np.testing.assert_allclose(x, y, rtol=1e-13, atol=1e-300)
+    assert n_fast > 100
+
+
+def test_an_infinite_mid_is_bad_input_not_missing() -> None:
+    alg = ewm_kinematics(PARAMS, 2)
+    with pytest.raises(ValueError, match="infinite"):
+        alg.update(alg.init(None), GridObs(1, np.array([1.0, np.inf])), None)
+    with pytest.raises(ValueError, match="infinite"):
+        ewm_kinematics_batch(PARAMS, GridObsBatch(np.array([1]), np.array([[np.inf, 1.0]])))

@@ -151,3 +151,10 @@ def test_bad_halflife_one_bracket_and_negative_mid_raise() -> None:
     alg = ladder_shape(PARAMS, 6)
     with pytest.raises(ValueError, match="mid"):
         alg.update(alg.init(None), LadderObs(1, np.array([1, 2, 3, 4, 5, -1.0]), np.zeros(6)))
+
+
+def test_centre_time_must_increase() -> None:
+    alg = ladder_shape(PARAMS, 6)
+    s, _ = alg.update(alg.init(None), LadderObs(10, np.ones(6), np.zeros(6)), None)
+    with pytest.raises(ValueError, match="t_ns=10"):
+        alg.update(s, LadderObs(10, np.ones(6), np.zeros(6)), None)

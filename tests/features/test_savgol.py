@@ -147,3 +147,25 @@ def test_ticks_off_the_grid_raise() -> None:
         alg.update(s, GridObs(100 * NS, np.array([1.0])), None)
     with pytest.raises(ValueError, match="t_ns=115000000000"):
         savgol_kinematics_batch(PARAMS, GridObsBatch(np.array([100, 115]) * NS, np.ones((2, 1))))
+
+
+def test_steady_state_fast_path_equals_the_general_path() -> None:
+    obs = random_walk(seed=12, p_nan=0.01)
+    alg = savgol_kinematics(PARAMS, obs.mid.shape[1])
+    fast = slow = alg.init(None)
+    n_fast = 0
+    for t, m in zip(obs.t_ns, obs.mid, strict=True):
+        n_fast += fast.full
+        fast, a = alg.update(fast, GridObs(int(t), m), None)
+        slow, b = alg.update(slow._replace(full=False), GridObs(int(t), m), None)
+        for x, y in zip(a, b, strict=True):
+            np.testing.assert_array_equal(x, y)
+    assert n_fast > 100
+
+
+def test_an_infinite_mid_is_bad_input_not_missing() -> None:
+    alg = savgol_kinematics(PARAMS, 2)
+    with pytest.raises(ValueError, match="infinite"):
+        alg.update(alg.init(None), GridObs(NS, np.array([1.0, -np.inf])), None)
+    with pytest.raises(ValueError, match="infinite"):
+        savgol_kinematics_batch(PARAMS, GridObsBatch(np.array([NS]), np.array([[np.inf, 1.0]])))
