@@ -7,27 +7,35 @@ configured components on a ``tick_s`` grid, the do-nothing strategy. The tick ta
 the kind's forecasts, scored like every other kind's:
 
 * ``market_mid``: the brackets' mids normalised to sum to one (a bracket without a
-  two-sided top at that tick makes the row missing: counted in a note, never filled).
+  two-sided top at that tick makes the row missing: counted in a note, never filled);
+* ``ukf``: the bracket UKF's filtered PMF (:class:`~models.bracket_pmf.component.
+  UKFComponent`), stepped at every bin with market activity and at every decision time, so
+  at a decision it is the ``bracket_pmf`` kind's PMF for the same parameters and data.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+import jax
 import numpy as np
 import pandas as pd
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
+from kbayes.experiment.config import DecisionTime
 from kbayes.experiment.context import RunContext
 from kbayes.experiment.errors import ConfigError
 from kbayes.experiment.registry import ExperimentKind, register_kind
 from kbayes.io.sources import SourceLags
 from kbayes.io.store import Store
-from kbayes.market.events import utc_to_ns
+from kbayes.market.events import NS_PER_S, utc_to_ns
 from kbayes.runner.components import Component, TopColumns, WeatherColumns
 from kbayes.runner.pipeline import LadderSpec
 from kbayes.runner.replay import EventRef, ReplayParams, replay_events
+from models.bracket_pmf.component import UKFComponent
+from models.bracket_pmf.params import default_params
 
 DEFAULTS = {
     "tick_s": 10.0,
@@ -36,6 +44,15 @@ DEFAULTS = {
     "warmup_hours": 24.0,
     "events": [],  # event tickers to replay (empty: every event of the config)
     "tape": "",  # a recorder tape folder replayed besides the store's market tables
+    "ukf": {  # the bracket UKF's natural parameters (models.bracket_pmf.params.default_params)
+        "enabled": True,
+        "q": 0.05,
+        "p0": 2.0,
+        "s0": 0.02,
+        "spread": 1.0,
+        "stale": 0.01,
+        "volume": 0.02,
+    },
     "lags": {
         "trades_s": 0.0,
         "quotes_s": 0.0,
@@ -62,15 +79,42 @@ def _params(p: dict) -> ReplayParams:
         raise ConfigError(f"params: {exc}") from exc
 
 
-def feature_components(spec: LadderSpec) -> list[Component]:
-    """The state and feature components of one ladder, in order (no model step)."""
-    del spec
-    return [TopColumns(), WeatherColumns()]
+def decision_instants(spec: LadderSpec, decision_times: Sequence[DecisionTime]) -> list[int]:
+    """The decision instants of a ladder (its climate day starts at LST midnight)."""
+    return [
+        spec.day_start_ns + ((d.hour * 60 + d.minute) * 60 - d.days_before * 86_400) * NS_PER_S
+        for d in decision_times
+    ]
 
 
-def components(spec: LadderSpec) -> list[Component]:
-    """Every component of one ladder, in order: features, then model steps."""
-    return feature_components(spec)
+def component_factory(
+    decision_times: Sequence[DecisionTime] = (),
+    ukf: Mapping[str, float] | None = None,
+) -> Callable[[LadderSpec], list[Component]]:
+    """Build each ladder's components, in order: state columns, features, model steps.
+
+    Args:
+        decision_times: the decision times (the UKF steps exactly there, as the batch
+            tracker of the ``bracket_pmf`` kind does).
+        ukf: natural parameters of the bracket UKF (:func:`~models.bracket_pmf.params.
+            default_params` keywords); ``None``: no UKF.
+    """
+    params = None if ukf is None else default_params(**ukf)
+
+    def build(spec: LadderSpec) -> list[Component]:
+        out: list[Component] = [TopColumns(), WeatherColumns()]
+        if params is not None:
+            decisions = decision_instants(spec, decision_times)
+            out.append(UKFComponent(spec.tickers, spec.day_end_ns, params, decisions))
+        return out
+
+    return build
+
+
+feature_components = component_factory()
+"""The state and feature components of a ladder (no model step)."""
+components = component_factory(ukf={})
+"""Every component of a ladder with the default UKF and no decision times (benchmarks)."""
 
 
 def refs_with_trades(store: Store) -> list[EventRef]:
@@ -88,33 +132,37 @@ def refs_with_trades(store: Store) -> list[EventRef]:
 
 
 def _forecasts(ctx: RunContext, refs: list[EventRef]) -> pd.DataFrame:
-    rows, missing = [], 0
+    rows, missing = [], {"market_mid": 0, "ukf": 0}
     events = {e.event_ticker: e for e in ctx.data.events}
     for ref in refs:
         path = ctx.out_dir / "features" / f"{ref.event_ticker}.parquet"
         if not path.is_file():
             continue
-        df = pd.read_parquet(path, columns=["t", "k", "mid"])
+        df = pd.read_parquet(path)
         k_num = len(ref.tickers)
-        t_ns = df["t"].astype("int64").to_numpy()
-        mids = df["mid"].to_numpy().reshape(-1, k_num)
-        times = t_ns.reshape(-1, k_num)[:, 0]
+        times = df["t"].astype("int64").to_numpy().reshape(-1, k_num)[:, 0]
+        models = {"market_mid": df["mid"].to_numpy().reshape(-1, k_num)}
+        if "pmf" in df:
+            models["ukf"] = df["pmf"].to_numpy().reshape(-1, k_num)
+        e = events[ref.event_ticker]
         for d in ctx.config.decision_times:
-            at = utc_to_ns(d.instant(events[ref.event_ticker].city, events[ref.event_ticker].date))
+            at = utc_to_ns(d.instant(e.city, e.date))
             i = np.searchsorted(times, at)
-            if i >= len(times) or times[i] != at:
-                missing += 1
-                continue
-            m = mids[i]
-            if not np.all(np.isfinite(m)) or m.sum() <= 0:
-                missing += 1
-                continue
-            rows.append(("market_mid", d.label, ref.event_ticker, m / m.sum()))
-    if missing:
-        ctx.note(
-            f"market_mid: {missing} (event, decision time) rows without a full two-sided "
-            "ladder at that tick (or outside the tick range) are not scored"
-        )
+            for model, values in models.items():
+                if i >= len(times) or times[i] != at:
+                    missing[model] += 1
+                    continue
+                p = values[i]
+                if not np.all(np.isfinite(p)) or p.sum() <= 0:
+                    missing[model] += 1
+                    continue
+                rows.append((model, d.label, ref.event_ticker, p / p.sum()))
+    for model, n in missing.items():
+        if n:
+            ctx.note(
+                f"{model}: {n} (event, decision time) rows without a full PMF at that tick "
+                "(no two-sided ladder, no UKF step yet, or outside the tick range): not scored"
+            )
     return pd.DataFrame(rows, columns=["model", "decision_time", "event_ticker", "probs"])
 
 
@@ -146,15 +194,20 @@ def run(ctx: RunContext) -> pd.DataFrame:
         def progress(event: str, done: int, total: int) -> None:
             bar.update(task, completed=done, total=total, description=event)
 
-        stats = replay_events(
-            ctx.data.store,
-            refs,
-            components,
-            ctx.out_dir,
-            params,
-            tape=None if tape is None else Path(tape),
-            progress=progress,
-        )
+        ukf = dict(ctx.params["ukf"])
+        with jax.enable_x64(True):  # the UKF in float64, as the bracket_pmf kind runs it
+            build = component_factory(
+                ctx.config.decision_times, ukf if ukf.pop("enabled") else None
+            )
+            stats = replay_events(
+                ctx.data.store,
+                refs,
+                build,
+                ctx.out_dir,
+                params,
+                tape=None if tape is None else Path(tape),
+                progress=progress,
+            )
     ctx.timings["replay"] = stats.seconds
     rate = stats.n_events / stats.seconds if stats.seconds else 0.0
     ctx.note(
