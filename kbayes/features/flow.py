@@ -252,28 +252,25 @@ def flow(params: FlowParams) -> StepAlgorithm[FlowState, FlowInfo]:
     windows, vol_windows = _check_params(params)
     horizon = max(*windows, *vol_windows)
 
-    lags = tuple(sorted({*windows, *vol_windows}))
-    w_at = tuple(lags.index(w) for w in windows)
-    v_at = tuple(lags.index(w) for w in vol_windows)
-
     def read(state: FlowState, t_ns: int) -> FlowInfo:
         log = state.log
         in_order = t_ns >= log.t_last
         t = t_ns if in_order else log.t_last
-        now = log_before(log, t)
-        # per lag, the sums over [t - lag, t) of every column
-        d = [tuple(a - b for a, b in zip(now, log_before(log, t - w), strict=True)) for w in lags]
-        win = [d[i] for i in w_at]
+        a = log_before(log, t)
+        win = []
+        for w in windows:  # explicit tuples: a zip-generator per window costs 4x more
+            b = log_before(log, t - w)
+            win.append(
+                (a[0] - b[0], a[1] - b[1], a[2] - b[2], a[3] - b[3], a[4] - b[4], a[5] - b[5])
+            )
+        n_buy, n_sell, buy_c, sell_c, buy_n, sell_n = zip(*win, strict=True)
+        vol = a[_BUY_C] + a[_SELL_C]
+        volume = []
+        for w in vol_windows:
+            b = log_before(log, t - w)
+            volume.append(vol - b[_BUY_C] - b[_SELL_C])
         return FlowInfo(
-            t_ns=t,
-            n_buy=tuple(r[_N_BUY] for r in win),
-            n_sell=tuple(r[_N_SELL] for r in win),
-            buy_centi=tuple(r[_BUY_C] for r in win),
-            sell_centi=tuple(r[_SELL_C] for r in win),
-            buy_notional=tuple(r[_BUY_N] for r in win),
-            sell_notional=tuple(r[_SELL_N] for r in win),
-            volume_centi=tuple(d[i][_BUY_C] + d[i][_SELL_C] for i in v_at),
-            in_order=in_order,
+            t, n_buy, n_sell, buy_c, sell_c, buy_n, sell_n, tuple(volume), in_order=in_order
         )
 
     def init(key: Any = None) -> FlowState:
