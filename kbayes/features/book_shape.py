@@ -28,6 +28,7 @@ from jaxtyping import Bool, Float, Int
 
 from kbayes.features.ofi import NO_PRICE, TopOfBook
 from kbayes.market.book import OrderBook
+from kbayes.market.events import Tick
 from kbayes.market.prices import CC_PER_DOLLAR
 from kbayes.step import StepAlgorithm
 
@@ -179,11 +180,12 @@ def book_shape(params: BookShapeParams) -> StepAlgorithm[BookShapeState, BookSha
     """Spread, depths and time to close of one market as a step.
 
     ``update(state, obs)`` takes a :class:`BookLevels` or :class:`~kbayes.features.ofi.
-    TopOfBook` (absorbed; the info is read at its time, excluding it) or any other event with
-    ``ts_ns`` (a :class:`~kbayes.market.events.Tick`: a read; the state is unchanged).
+    TopOfBook` (absorbed; the info is read at its time, excluding it) or a
+    :class:`~kbayes.market.events.Tick` (a read; the state is unchanged).
 
     Raises:
         ValueError: naming the bad parameter (and, on update, the bad level).
+        TypeError: on update, an obs of another type (a wiring error, not a read).
     """
     ns = _check_params(params)
     close_ns = int(params.close_ns)
@@ -212,8 +214,12 @@ def book_shape(params: BookShapeParams) -> StepAlgorithm[BookShapeState, BookSha
         kind = type(obs)
         if kind is TopOfBook:
             obs, kind = levels_from_top(obs), BookLevels
-        if kind is not BookLevels:
+        if kind is Tick:
             return state, read(state, obs.ts_ns)
+        if kind is not BookLevels:
+            raise TypeError(
+                f"book_shape update takes BookLevels, TopOfBook or a Tick, got {kind.__name__}"
+            )
         info = read(state, obs.t_ns)
         shape = shape_of(obs, ns)._replace(t_ns=info.t_ns)  # clamped when out of order
         last = state.last

@@ -40,7 +40,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from jaxtyping import Bool, Int
 
-from kbayes.market.events import NS_PER_S, TradePrint
+from kbayes.market.events import NS_PER_S, Tick, TradePrint
 from kbayes.step import StepAlgorithm
 
 BUY = "yes"
@@ -243,11 +243,12 @@ def flow(params: FlowParams) -> StepAlgorithm[FlowState, FlowInfo]:
     """Rolling aggressive flow of one market as a step.
 
     ``update(state, obs)`` takes a :class:`~kbayes.market.events.TradePrint` (absorbed; the
-    info is the flow at its time, *excluding* it) or any other event with ``ts_ns`` (a
-    :class:`~kbayes.market.events.Tick`: a read, the state is unchanged).
+    info is the flow at its time, *excluding* it) or a :class:`~kbayes.market.events.Tick`
+    (a read, the state is unchanged).
 
     Raises:
-        ValueError: naming the bad window.
+        ValueError: naming the bad window; on update, a bad print.
+        TypeError: on update, an obs of another type (a wiring error, not a read).
     """
     windows, vol_windows = _check_params(params)
     horizon = max(*windows, *vol_windows)
@@ -279,8 +280,11 @@ def flow(params: FlowParams) -> StepAlgorithm[FlowState, FlowInfo]:
 
     def update(state: FlowState, obs: Any, key: Any = None) -> tuple[FlowState, FlowInfo]:
         del key
+        kind = type(obs)
+        if kind is not TradePrint and kind is not Tick:
+            raise TypeError(f"flow update takes a TradePrint or a Tick, got {kind.__name__}")
         info = read(state, obs.ts_ns)
-        if type(obs) is TradePrint:
+        if kind is TradePrint:
             inc = trade_increments(obs)
             state = FlowState(log=log_append(state.log, info.t_ns, inc, horizon))
         return state, info

@@ -38,7 +38,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Bool, Float
 
-from kbayes.market.events import NS_PER_S, TradePrint
+from kbayes.market.events import NS_PER_S, Tick, TradePrint
 from kbayes.pointprocess.baseline import BaselineGrid, constant_baseline
 from kbayes.pointprocess.events import check_events
 from kbayes.pointprocess.likelihood import intensity_at
@@ -185,8 +185,8 @@ def hawkes_intensity(
     """Buy/sell intensities of a ladder as a step.
 
     ``update(state, obs)`` takes a :class:`~kbayes.market.events.TradePrint` of one of
-    ``tickers`` (absorbed; the info is the left-limit intensity at its time) or any other event
-    with ``ts_ns`` (a :class:`~kbayes.market.events.Tick`: a read; the state is unchanged). A
+    ``tickers`` (absorbed; the info is the left-limit intensity at its time) or a
+    :class:`~kbayes.market.events.Tick` (a read; the state is unchanged). A
     read before ``origin_ns`` (outside the fitted window) reports NaN intensities.
 
     Args:
@@ -199,6 +199,7 @@ def hawkes_intensity(
     Raises:
         ValueError: naming a bad argument; on update, a foreign ticker, a bad side, or a print
             before ``origin_ns``.
+        TypeError: on update, an obs of another type (a wiring error, not a read).
     """
     bound = _bind(params, tickers, origin_ns, unit_seconds, grid)
     mu, ab, neg_beta = bound.mu, bound.alpha_beta, bound.neg_beta
@@ -243,11 +244,13 @@ def hawkes_intensity(
         state: HawkesFeatureState, obs: Any, key: Any = None
     ) -> tuple[HawkesFeatureState, HawkesFeatureInfo]:
         del key
+        is_print = type(obs) is TradePrint
+        if not is_print and type(obs) is not Tick:
+            raise TypeError(f"hawkes update takes a TradePrint or a Tick, got {type(obs).__name__}")
         t_ns = obs.ts_ns
         in_order = t_ns >= state.t_last_ns
         if not in_order:
             t_ns = state.t_last_ns
-        is_print = type(obs) is TradePrint
         if t_ns < bound.origin_ns and not is_print:
             return state, info_of(t_ns, nan_d, in_order)  # before the model's window: missing
         t = model_time(t_ns)

@@ -45,6 +45,7 @@ from kbayes.features.flow import (
     searchsorted_window_sums,
 )
 from kbayes.market.book import OrderBook
+from kbayes.market.events import Tick
 from kbayes.market.prices import CC_PER_DOLLAR
 from kbayes.step import StepAlgorithm
 
@@ -183,11 +184,11 @@ def ofi(params: OfiParams) -> StepAlgorithm[OfiState, OfiInfo]:
     """OFI and queue imbalance of one market as a step.
 
     ``update(state, obs)`` takes a :class:`TopOfBook` (absorbed; the info is read at its time,
-    excluding it) or any other event with ``ts_ns`` (a :class:`~kbayes.market.events.Tick`:
-    a read; the state is unchanged).
+    excluding it) or a :class:`~kbayes.market.events.Tick` (a read; the state is unchanged).
 
     Raises:
         ValueError: naming the bad window (and, on update, the bad top-of-book field).
+        TypeError: on update, an obs of another type (a wiring error, not a read).
     """
     windows = check_windows("windows_s", params.windows_s)
     horizon = max(windows)
@@ -211,8 +212,11 @@ def ofi(params: OfiParams) -> StepAlgorithm[OfiState, OfiInfo]:
 
     def update(state: OfiState, obs: Any, key: Any = None) -> tuple[OfiState, OfiInfo]:
         del key
-        if type(obs) is not TopOfBook:
+        kind = type(obs)
+        if kind is Tick:
             return state, read(state, obs.ts_ns)
+        if kind is not TopOfBook:
+            raise TypeError(f"ofi update takes a TopOfBook or a Tick, got {kind.__name__}")
         check_top(obs)
         info = read(state, obs.t_ns)
         last = state.last

@@ -24,7 +24,7 @@ from kbayes.features.book_shape import (
 from kbayes.features.ofi import TopOfBook, top_of_book
 from kbayes.io.kalshi.book_wire import apply_delta, book_from_snapshot
 from kbayes.market.book import OrderBook
-from kbayes.market.events import NS_PER_S, Tick, utc_to_ns
+from kbayes.market.events import NS_PER_S, Quote, Tick, utc_to_ns
 from kbayes.sim import SimConfig, simulate
 
 NS = (1, 2, 5)
@@ -208,3 +208,9 @@ def test_bad_books_raise(book: BookLevels, match: str) -> None:
     algo = book_shape(BookShapeParams(depth_levels=(2,), close_ns=1))
     with pytest.raises(ValueError, match=match):
         algo.update(algo.init(None), book, None)
+
+
+def test_other_events_are_refused() -> None:
+    algo = book_shape(BookShapeParams(depth_levels=(2,), close_ns=1))
+    with pytest.raises(TypeError, match="got Quote"):
+        algo.update(algo.init(None), Quote(1, 1, "X", 4000, 4500), None)

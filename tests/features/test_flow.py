@@ -15,7 +15,7 @@ from kbayes.features.flow import (
     stack_infos,
     trade_arrays,
 )
-from kbayes.market.events import NS_PER_S, Tick, TradePrint, utc_to_ns
+from kbayes.market.events import NS_PER_S, Quote, Tick, TradePrint, utc_to_ns
 from kbayes.sim import SimConfig, simulate
 
 PARAMS = FlowParams(windows_s=(5.0, 15.0, 60.0), volume_windows_s=(600.0, 1200.0))
@@ -227,3 +227,6 @@ def test_bad_prints_raise() -> None:
         algo.update(state, _print(1, "buy"), None)
     with pytest.raises(ValueError, match="count_centi = 0"):
         algo.update(state, _print(1, "yes", 0), None)
+    quote = Quote(1, 1, "X", 4000, 4500)  # a wiring error, not a read
+    with pytest.raises(TypeError, match="got Quote"):
+        algo.update(state, quote, None)

@@ -15,7 +15,7 @@ from kbayes.features.hawkes_intensity import (
     hawkes_intensity_batch,
     stack_infos,
 )
-from kbayes.market.events import NS_PER_S, Tick, TradePrint, ns_to_utc, utc_to_ns
+from kbayes.market.events import NS_PER_S, Quote, Tick, TradePrint, ns_to_utc, utc_to_ns
 from kbayes.pointprocess import (
     HawkesParams,
     hawkes_params,
@@ -255,6 +255,8 @@ def test_bad_arguments_raise() -> None:
         algo.update(s0, TradePrint(t, t, TICKERS[0], 1, 100, "buy"), None)
     with pytest.raises(ValueError, match="before origin_ns"):
         algo.update(s0, TradePrint(ORIGIN - 1, ORIGIN - 1, TICKERS[0], 1, 100, "yes"), None)
+    with pytest.raises(TypeError, match="got Quote"):
+        algo.update(s0, Quote(t, t, TICKERS[0], 4000, 4500), None)
     # a read before the model's window is missing, not the baseline
     _, info = algo.update(s0, Tick(ORIGIN - 1, ORIGIN - 1), None)
     assert np.isnan(info.intensity).all() and np.isnan(info.buy).all()

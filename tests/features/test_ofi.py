@@ -24,7 +24,7 @@ from kbayes.features.ofi import (
 )
 from kbayes.io.kalshi.book_wire import apply_delta, book_from_snapshot
 from kbayes.market.book import OrderBook
-from kbayes.market.events import NS_PER_S, Tick, utc_to_ns
+from kbayes.market.events import NS_PER_S, Quote, Tick, utc_to_ns
 from kbayes.sim import SimConfig, simulate
 
 PARAMS = OfiParams(windows_s=(1.0, 10.0, 60.0))
@@ -261,3 +261,9 @@ def test_bad_tops_raise(top: TopOfBook, match: str) -> None:
         algo.update(algo.init(None), top, None)
     with pytest.raises(ValueError, match=match):
         top_arrays([top])
+
+
+def test_other_events_are_refused() -> None:
+    algo = ofi(PARAMS)
+    with pytest.raises(TypeError, match="got Quote"):
+        algo.update(algo.init(None), Quote(1, 1, "X", 4000, 4500, 100, 100), None)
