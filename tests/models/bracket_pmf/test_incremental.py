@@ -218,6 +218,7 @@ def _live_matches_track(tickers, trades, decisions, close, book=None, weather=No
     return t
 
 
+@pytest.mark.slow  # two XLA compilations: about 20 s on a busy 2-core machine
 def test_live_ukf_on_built_steps_equals_track_on_simulator(sim_events: list) -> None:
     tickers, tr, top, decisions, close = sim_events[0]
     wx = np.random.default_rng(1).dirichlet(np.ones(len(tickers)), len(decisions))
