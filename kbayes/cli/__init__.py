@@ -524,6 +524,9 @@ def build_parser() -> argparse.ArgumentParser:
     kinds = sub.add_parser("kinds", parents=[common], help="list experiment kinds")
     kinds.set_defaults(func=_cmd_kinds)
     _add_market_parsers(sub, common)
+    from kbayes.cli.paper import add_paper_parser
+
+    add_paper_parser(sub, common)
     return p
 
 
