@@ -29,7 +29,7 @@ import collections
 import contextlib
 import datetime as dt
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -127,6 +127,11 @@ def weather_events(batch: Sequence[wx.Event], t_ns: int) -> list[Event]:
     return out
 
 
+def _yield_to_loop(frame: object) -> Awaitable[None]:
+    del frame
+    return asyncio.sleep(0)
+
+
 class TeeSink:
     """Hands every tick frame to several sinks (the parquet log and the dashboard)."""
 
@@ -181,6 +186,8 @@ class LiveRun:
         tape: a tape folder (or writer) that receives every frame and command.
         tick_s: the decision grid.
         now_ns: the wall clock (injectable: the queue's clock wraps it).
+        sleep: the timer's sleep, in seconds of ``now_ns`` (a test clock running ``r`` times
+            faster than the wall sleeps ``d / r``).
         pollers: weather pollers (one per city).
         strategy: asked at ticks (default: do nothing).
         broker: default :class:`RecordingBroker` (paper: nothing is ever sent).
@@ -208,6 +215,7 @@ class LiveRun:
         tape: TapeWriter | str | Path | None = None,
         tick_s: float = 10.0,
         now_ns: Callable[[], int] = time.time_ns,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
         pollers: Sequence[wx.WeatherPoller] = (),
         strategy: Strategy | None = None,
         broker: Broker | None = None,
@@ -224,6 +232,11 @@ class LiveRun:
             **dict(client_options or {}),
         )  # fmt: skip
         self.client.stream = QueueStream(self.queue)
+        if self.client.on_frame is None:
+            # Yield to the loop after each frame: the runner steps its events before the
+            # client reads the next frame of a burst (receive-to-step latency of one frame,
+            # not of the burst).
+            self.client.on_frame = _yield_to_loop
         self.tickers = [t for p in pipelines for t in p.spec.tickers]
         self.pollers = tuple(pollers)
         self.channels = tuple(channels)
@@ -234,6 +247,7 @@ class LiveRun:
         self.tick_latency_ns: collections.deque[int] = collections.deque(maxlen=LATENCY_SAMPLES)
         self.weather_polls = self.weather_errors = 0
         self._wall = now_ns
+        self._sleep = sleep
         self._stop = asyncio.Event()
 
     @property
@@ -286,7 +300,7 @@ class LiveRun:
                 self.channels, self.tickers, use_yes_price=self.use_yes_price
             )
         client = asyncio.create_task(self.client.run(), name="kalshi-ws")
-        timer = asyncio.create_task(self.queue.run_timer(), name="timer")
+        timer = asyncio.create_task(self.queue.run_timer(self._sleep), name="timer")
         consumer = asyncio.create_task(self._consume(), name="runner")
         polls = [asyncio.create_task(self._poll(p), name="weather") for p in self.pollers]
         stopper = asyncio.create_task(self._stop.wait(), name="stop")
