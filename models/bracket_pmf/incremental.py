@@ -398,6 +398,17 @@ def _alr_row(pmf: Sequence[float], k_num: int) -> tuple[float, ...] | None:
     return tuple(_weather_alr(row).tolist())
 
 
+def _whole(col: pd.Series, name: str) -> list[int]:
+    """An integer column as Python ints (a fractional or missing value is an error)."""
+    if col.dtype.kind in "iu":
+        return col.to_numpy(dtype=np.int64).tolist()
+    x = col.to_numpy(dtype=np.float64, na_value=np.nan)
+    ok = np.isfinite(x) & (x == np.round(x))
+    if not ok.all():
+        raise ValueError(f"{name}={x[~ok][0]} is not a whole number")
+    return x.astype(np.int64).tolist()
+
+
 def frame_events(
     tickers: Sequence[str],
     trades: pd.DataFrame | None,
@@ -422,8 +433,8 @@ def frame_events(
         cols = zip(
             ts,
             trades["ticker"].tolist(),
-            trades["yes_price_cc"].to_numpy(dtype=np.int64).tolist(),
-            trades["count_centi"].to_numpy(dtype=np.int64).tolist(),
+            _whole(trades["yes_price_cc"], "trade yes_price_cc"),
+            _whole(trades["count_centi"], "trade count_centi"),
             strict=True,
         )
         objs += [TradePrint(t, t, tk, cc, n, "") for t, tk, cc, n in cols]
@@ -435,8 +446,11 @@ def frame_events(
         def col(name: str) -> list[int | None]:
             if name not in book.columns:
                 return [None] * len(book)
-            x = book[name].to_numpy(dtype=np.float64, na_value=np.nan).tolist()
-            return [None if v != v else int(v) for v in x]
+            x = book[name].to_numpy(dtype=np.float64, na_value=np.nan)
+            ok = np.isnan(x) | (x == np.round(x))
+            if not ok.all():
+                raise ValueError(f"book {name}={x[~ok][0]} is not a whole number")
+            return [None if v != v else int(v) for v in x.tolist()]
 
         rows = zip(
             ts,

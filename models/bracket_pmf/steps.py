@@ -1,5 +1,9 @@
 """From an event's trades (and book, and weather PMFs) to the filter's step features.
 
+:func:`build_event_steps` is a fold of the incremental builder of
+:mod:`models.bracket_pmf.incremental` over the frames' rows as clock-ordered events: replay
+and the live UKF step are fed by the same code, so they cannot drift.
+
 Time is cut into bins of ``bin_minutes`` aligned on the UTC epoch; a step sits at the *end*
 ``s`` of every bin in which something happened (a trade, a book snapshot) and at every
 decision instant (which must lie on the bin grid, so a decision at ``t`` sees exactly the data
@@ -20,10 +24,10 @@ when it never traded); volume is the contracts it traded in ``[s - bin, s)``.
 
 Defined merges and errors: trades are sorted by time (input order is irrelevant); trades of
 one bracket with the same timestamp are merged into one print at their volume-weighted price
-with the summed volume. Book snapshots are a tape: sorted stably by time, so snapshots of one
-bracket with the same timestamp apply in input order and the last one wins. Trades of tickers
-outside the ladder, prices outside [0, 1], missing timestamps and decision instants off the
-bin grid raise ``ValueError``.
+(exact integer sums, rounded once) with the summed volume. Book snapshots are a tape: sorted
+stably by time, so snapshots of one bracket with the same timestamp apply in input order and
+the last one wins. Trades of tickers outside the ladder, prices outside [0, 1], missing
+timestamps and decision instants off the bin grid raise ``ValueError``.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from kbayes.market.prices import CC_PER_DOLLAR, CENTI_PER_CONTRACT
+from kbayes.market.prices import CC_PER_DOLLAR
 from models.bracket_pmf.model import BracketStep
 
 NS_PER_HOUR = 3_600 * 10**9
@@ -82,54 +86,19 @@ def _to_ns(ts: pd.Series | Sequence[pd.Timestamp]) -> np.ndarray:
     return idx.as_unit("ns").asi8
 
 
-def _merged_trades(
-    trades: pd.DataFrame, tickers: Sequence[str]
-) -> dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """Per bracket: sorted unique times (ns), VWAP price of each time, summed contracts."""
+def _check_trades(trades: pd.DataFrame | None, tickers: Sequence[str]) -> None:
+    """The frame-level errors (the builder also checks each event)."""
     if trades is None or trades.empty:
-        return {}
+        return
     unknown = sorted(set(trades["ticker"]) - set(tickers))
     if unknown:
         raise ValueError(f"trades of tickers outside the ladder: {unknown[:5]}")
     price = trades["yes_price_cc"].to_numpy(dtype=float) / CC_PER_DOLLAR
     if not np.all(np.isfinite(price)) or price.min() < 0.0 or price.max() > 1.0:
         raise ValueError("trade prices must be finite and within [0, $1]")
-    count = trades["count_centi"].to_numpy(dtype=float) / CENTI_PER_CONTRACT
+    count = trades["count_centi"].to_numpy(dtype=float)
     if not np.all(np.isfinite(count)) or count.min() < 0:
         raise ValueError("trade counts must be finite and non-negative")
-    df = pd.DataFrame(
-        {
-            "k": trades["ticker"].map({t: i for i, t in enumerate(tickers)}).to_numpy(),
-            "ts": _to_ns(trades["ts"]),
-            "pv": price * count,
-            "p": price,
-            "v": count,
-            "n": 1.0,
-        }
-    )
-    g = df.groupby(["k", "ts"], sort=True).sum()
-    vwap = np.where(g["v"] > 0, g["pv"] / g["v"].where(g["v"] > 0, 1.0), g["p"] / g["n"])
-    g = g.assign(price=vwap)
-    out = {}
-    for k, sub in g.groupby(level="k"):
-        out[int(k)] = (
-            sub.index.get_level_values("ts").to_numpy(),
-            sub["price"].to_numpy(),
-            sub["v"].to_numpy(),
-        )
-    return out
-
-
-def _book_by_bracket(book: pd.DataFrame | None, tickers: Sequence[str]) -> dict[int, pd.DataFrame]:
-    if book is None or book.empty:
-        return {}
-    book = book[book["ticker"].isin(tickers)]
-    cols = ["yes_bid_cc", "no_bid_cc", "yes_bid_size_centi", "yes_ask_size_centi"]
-    cols = [c for c in cols if c in book.columns]
-    b = book.assign(_ts=_to_ns(book["ts"]))[["ticker", "_ts", *cols]]
-    # Stable sort: snapshots with equal timestamps keep their tape order; the last one wins.
-    b = b.sort_values("_ts", kind="mergesort").drop_duplicates(["ticker", "_ts"], keep="last")
-    return {i: g for i, t in enumerate(tickers) if not (g := b[b["ticker"] == t]).empty}
 
 
 def _weather_alr(pmf: np.ndarray) -> np.ndarray:
@@ -163,6 +132,9 @@ def build_event_steps(
     Returns:
         The :class:`EventSteps`.
     """
+    # incremental imports this module's config and helpers: import it at call time
+    from models.bracket_pmf.incremental import fold_event_steps
+
     if config.observe not in OBSERVE_MODES:
         raise ValueError(f"observe={config.observe!r}: one of {OBSERVE_MODES}")
     if config.bin_minutes <= 0:
@@ -176,73 +148,8 @@ def build_event_steps(
         raise ValueError(
             f"decision instants must lie on the {config.bin_minutes}-minute grid (UTC epoch)"
         )
-    by_k = _merged_trades(trades, tickers)
-    books = _book_by_bracket(book, tickers)
-
-    ends = [decisions]
-    ends += [(ts // w + 1) * w for ts, _, _ in by_k.values()]
-    ends += [(b["_ts"].to_numpy() // w + 1) * w for b in books.values()]
-    times = np.unique(np.concatenate(ends)).astype(np.int64)
-    if decisions.size:
-        times = times[times <= decisions.max()]
-    t_num = times.size
-
-    price = np.full((t_num, k_num), np.nan)
-    half = np.zeros((t_num, k_num))
-    stale = np.full((t_num, k_num), float(config.max_staleness_h))
-    vol = np.zeros((t_num, k_num))
-    for k in range(k_num):
-        if k in by_k:
-            ts, px, cnt = by_k[k]
-            last = np.searchsorted(ts, times, side="left") - 1
-            before_bin = np.searchsorted(ts, times - w, side="left") - 1
-            cum = np.concatenate([[0.0], np.cumsum(cnt)])
-            traded = last >= 0
-            vol[:, k] = cum[last + 1] - cum[before_bin + 1]
-            age = (times - ts[np.maximum(last, 0)]) / NS_PER_HOUR
-            stale[:, k] = np.where(traded, np.minimum(age, config.max_staleness_h), stale[:, k])
-            use = traded if config.observe == "last" else traded & (last > before_bin)
-            price[:, k] = np.where(use, px[np.maximum(last, 0)], np.nan)
-            half[:, k] = np.where(use, config.trade_half_spread, 0.0)
-        if k in books:
-            b = books[k]
-            j = np.searchsorted(b["_ts"].to_numpy(), times, side="left") - 1
-            ok = j >= 0
-            jj = np.maximum(j, 0)
-            bid = b["yes_bid_cc"].to_numpy(dtype=float)[jj] / CC_PER_DOLLAR
-            ask = 1.0 - b["no_bid_cc"].to_numpy(dtype=float)[jj] / CC_PER_DOLLAR
-            two_sided = ok & np.isfinite(bid) & np.isfinite(ask) & (ask >= bid)
-            depth = np.zeros(t_num)
-            for col in ("yes_bid_size_centi", "yes_ask_size_centi"):
-                if col in b.columns:
-                    depth += 0.5 * np.nan_to_num(
-                        b[col].to_numpy(dtype=float)[jj] / CENTI_PER_CONTRACT
-                    )
-            price[:, k] = np.where(two_sided, 0.5 * (bid + ask), price[:, k])
-            half[:, k] = np.where(two_sided, 0.5 * (ask - bid), half[:, k])
-            vol[:, k] = np.where(two_sided, vol[:, k] + depth, vol[:, k])
-
-    wx = np.full((t_num, max(k_num - 1, 0)), np.nan)
-    decision_index = np.searchsorted(times, decisions)
-    if weather is not None:
-        weather = np.asarray(weather, dtype=float)
-        if weather.shape != (decisions.size, k_num):
-            raise ValueError(f"weather must have shape {(decisions.size, k_num)}")
-        for i, row in zip(decision_index, weather, strict=True):
-            if np.all(np.isfinite(row)) and k_num > 1:
-                wx[i] = _weather_alr(row)
-    close_ns = _to_ns([close])[0]
-    dt = np.diff(times, prepend=times[:1]) / NS_PER_HOUR if t_num else np.zeros(0)
-    steps = BracketStep(
-        dt=dt,
-        price=price,
-        half_spread=half,
-        staleness_h=stale,
-        volume=vol,
-        weather_alr=wx,
-        weather_hours_left=(close_ns - times) / NS_PER_HOUR,
-    )
-    return EventSteps(steps, times.astype("datetime64[ns]"), decision_index)
+    _check_trades(trades, tickers)
+    return fold_event_steps(tickers, trades, decision_instants, close, config, book, weather)
 
 
 def pad_steps(steps: BracketStep, length: int) -> BracketStep:

@@ -1,17 +1,20 @@
 """The incremental step builder equals the batch builder, feeds the live UKF, never looks ahead.
 
-Oracle: :func:`~models.bracket_pmf.steps.build_event_steps` (whole-day frames), compared
-field by field with the fold of :func:`~models.bracket_pmf.incremental.step_builder` over
-the same data as clock-ordered events: on hand-made cases, random tapes, the simulator and
-every real event of the store with trades or book tops. Every field is bit-identical except
-the price of a trade-priced row, within ``VWAP_ULPS`` units in the last place: the builder
-rounds the exact integer VWAP ``sum(cc * n) / (CC * sum(n))`` once, the batch sums float
-products with pandas (one print's ``(p * n) / n`` need not even return ``p``).
+:func:`~models.bracket_pmf.steps.build_event_steps` is now a fold of
+:func:`~models.bracket_pmf.incremental.step_builder` over the frames as clock-ordered
+events. Oracle: :func:`reference_event_steps`, the vectorised pandas / ``searchsorted``
+builder it replaced (kept here verbatim), compared field by field on hand-made cases, random
+tapes, the simulator and every real event of the store with trades or book tops. Every field
+is bit-identical except the price of a trade-priced row, within ``VWAP_ULPS`` units in the
+last place: the builder rounds the exact integer VWAP ``sum(cc * n) / (CC * sum(n))`` once,
+the oracle sums float products with pandas (one print's ``(p * n) / n`` need not return
+``p``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from fractions import Fraction
 
 import jax
@@ -21,24 +24,167 @@ import pandas as pd
 import pytest
 
 from kbayes.market.events import Quote, Tick, TradePrint, utc_to_ns
-from kbayes.market.prices import CC_PER_DOLLAR
+from kbayes.market.prices import CC_PER_DOLLAR, CENTI_PER_CONTRACT
 from models.bracket_pmf import StepConfig, build_event_steps, default_params, track, ukf_tracker
 from models.bracket_pmf.incremental import (
     BuilderState,
     WeatherPMF,
-    fold_event_steps,
     fold_steps,
     frame_events,
     step_builder,
 )
 from models.bracket_pmf.live import live_pmf, live_ukf
-from models.bracket_pmf.steps import EventSteps
+from models.bracket_pmf.model import BracketStep
+from models.bracket_pmf.steps import (
+    DEFAULT_STEP_CONFIG,
+    NS_PER_HOUR,
+    EventSteps,
+    _to_ns,
+    _weather_alr,
+)
 from tests.models.bracket_pmf.test_steps import CLOSE, DECISIONS, TICKERS, TRADES, _trades
 
 VWAP_ULPS = 4
 MODES = ("last", "fresh")
 NS_MIN = 60 * 10**9
 T0 = utc_to_ns(dt.datetime(2024, 1, 10, 12, tzinfo=dt.UTC))  # on the 10-minute grid
+
+
+# --- the oracle: the vectorised builder that build_event_steps was before it became a fold --
+
+
+def _ref_merged_trades(
+    trades: pd.DataFrame, tickers: Sequence[str]
+) -> dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Per bracket: sorted unique times (ns), VWAP price of each time, summed contracts."""
+    if trades is None or trades.empty:
+        return {}
+    unknown = sorted(set(trades["ticker"]) - set(tickers))
+    if unknown:
+        raise ValueError(f"trades of tickers outside the ladder: {unknown[:5]}")
+    price = trades["yes_price_cc"].to_numpy(dtype=float) / CC_PER_DOLLAR
+    if not np.all(np.isfinite(price)) or price.min() < 0.0 or price.max() > 1.0:
+        raise ValueError("trade prices must be finite and within [0, $1]")
+    count = trades["count_centi"].to_numpy(dtype=float) / CENTI_PER_CONTRACT
+    if not np.all(np.isfinite(count)) or count.min() < 0:
+        raise ValueError("trade counts must be finite and non-negative")
+    df = pd.DataFrame(
+        {
+            "k": trades["ticker"].map({t: i for i, t in enumerate(tickers)}).to_numpy(),
+            "ts": _to_ns(trades["ts"]),
+            "pv": price * count,
+            "p": price,
+            "v": count,
+            "n": 1.0,
+        }
+    )
+    g = df.groupby(["k", "ts"], sort=True).sum()
+    vwap = np.where(g["v"] > 0, g["pv"] / g["v"].where(g["v"] > 0, 1.0), g["p"] / g["n"])
+    g = g.assign(price=vwap)
+    out = {}
+    for k, sub in g.groupby(level="k"):
+        out[int(k)] = (
+            sub.index.get_level_values("ts").to_numpy(),
+            sub["price"].to_numpy(),
+            sub["v"].to_numpy(),
+        )
+    return out
+
+
+def _ref_book_by_bracket(
+    book: pd.DataFrame | None, tickers: Sequence[str]
+) -> dict[int, pd.DataFrame]:
+    if book is None or book.empty:
+        return {}
+    book = book[book["ticker"].isin(tickers)]
+    cols = ["yes_bid_cc", "no_bid_cc", "yes_bid_size_centi", "yes_ask_size_centi"]
+    cols = [c for c in cols if c in book.columns]
+    b = book.assign(_ts=_to_ns(book["ts"]))[["ticker", "_ts", *cols]]
+    # Stable sort: snapshots with equal timestamps keep their tape order; the last one wins.
+    b = b.sort_values("_ts", kind="mergesort").drop_duplicates(["ticker", "_ts"], keep="last")
+    return {i: g for i, t in enumerate(tickers) if not (g := b[b["ticker"] == t]).empty}
+
+
+def reference_event_steps(
+    tickers: Sequence[str],
+    trades: pd.DataFrame | None,
+    decision_instants: Sequence[pd.Timestamp],
+    close: pd.Timestamp,
+    config: StepConfig = DEFAULT_STEP_CONFIG,
+    book: pd.DataFrame | None = None,
+    weather: np.ndarray | None = None,
+) -> EventSteps:
+    """The batch builder by searchsorted over pandas groupbys (same contract, frames only)."""
+    k_num = len(tickers)
+    w = config.bin_minutes * 60 * 10**9
+    decisions = _to_ns(list(decision_instants)) if len(decision_instants) else np.zeros(0, int)
+    by_k = _ref_merged_trades(trades, tickers)
+    books = _ref_book_by_bracket(book, tickers)
+
+    ends = [decisions]
+    ends += [(ts // w + 1) * w for ts, _, _ in by_k.values()]
+    ends += [(b["_ts"].to_numpy() // w + 1) * w for b in books.values()]
+    times = np.unique(np.concatenate(ends)).astype(np.int64)
+    if decisions.size:
+        times = times[times <= decisions.max()]
+    t_num = times.size
+
+    price = np.full((t_num, k_num), np.nan)
+    half = np.zeros((t_num, k_num))
+    stale = np.full((t_num, k_num), float(config.max_staleness_h))
+    vol = np.zeros((t_num, k_num))
+    for k in range(k_num):
+        if k in by_k:
+            ts, px, cnt = by_k[k]
+            last = np.searchsorted(ts, times, side="left") - 1
+            before_bin = np.searchsorted(ts, times - w, side="left") - 1
+            cum = np.concatenate([[0.0], np.cumsum(cnt)])
+            traded = last >= 0
+            vol[:, k] = cum[last + 1] - cum[before_bin + 1]
+            age = (times - ts[np.maximum(last, 0)]) / NS_PER_HOUR
+            stale[:, k] = np.where(traded, np.minimum(age, config.max_staleness_h), stale[:, k])
+            use = traded if config.observe == "last" else traded & (last > before_bin)
+            price[:, k] = np.where(use, px[np.maximum(last, 0)], np.nan)
+            half[:, k] = np.where(use, config.trade_half_spread, 0.0)
+        if k in books:
+            b = books[k]
+            j = np.searchsorted(b["_ts"].to_numpy(), times, side="left") - 1
+            ok = j >= 0
+            jj = np.maximum(j, 0)
+            bid = b["yes_bid_cc"].to_numpy(dtype=float)[jj] / CC_PER_DOLLAR
+            ask = 1.0 - b["no_bid_cc"].to_numpy(dtype=float)[jj] / CC_PER_DOLLAR
+            two_sided = ok & np.isfinite(bid) & np.isfinite(ask) & (ask >= bid)
+            depth = np.zeros(t_num)
+            for col in ("yes_bid_size_centi", "yes_ask_size_centi"):
+                if col in b.columns:
+                    depth += 0.5 * np.nan_to_num(
+                        b[col].to_numpy(dtype=float)[jj] / CENTI_PER_CONTRACT
+                    )
+            price[:, k] = np.where(two_sided, 0.5 * (bid + ask), price[:, k])
+            half[:, k] = np.where(two_sided, 0.5 * (ask - bid), half[:, k])
+            vol[:, k] = np.where(two_sided, vol[:, k] + depth, vol[:, k])
+
+    wx = np.full((t_num, max(k_num - 1, 0)), np.nan)
+    decision_index = np.searchsorted(times, decisions)
+    if weather is not None:
+        weather = np.asarray(weather, dtype=float)
+        if weather.shape != (decisions.size, k_num):
+            raise ValueError(f"weather must have shape {(decisions.size, k_num)}")
+        for i, row in zip(decision_index, weather, strict=True):
+            if np.all(np.isfinite(row)) and k_num > 1:
+                wx[i] = _weather_alr(row)
+    close_ns = _to_ns([close])[0]
+    dt = np.diff(times, prepend=times[:1]) / NS_PER_HOUR if t_num else np.zeros(0)
+    steps = BracketStep(
+        dt=dt,
+        price=price,
+        half_spread=half,
+        staleness_h=stale,
+        volume=vol,
+        weather_alr=wx,
+        weather_hours_left=(close_ns - times) / NS_PER_HOUR,
+    )
+    return EventSteps(steps, times.astype("datetime64[ns]"), decision_index)
 
 
 def assert_same_steps(a: EventSteps, b: EventSteps) -> int:
@@ -58,8 +204,9 @@ def assert_same_steps(a: EventSteps, b: EventSteps) -> int:
 
 
 def _both(tickers, trades, decisions, close, config, book=None, weather=None) -> int:
-    a = build_event_steps(tickers, trades, decisions, close, config, book=book, weather=weather)
-    b = fold_event_steps(tickers, trades, decisions, close, config, book=book, weather=weather)
+    """The oracle and build_event_steps (the fold) agree; the number of steps."""
+    a = reference_event_steps(tickers, trades, decisions, close, config, book, weather)
+    b = build_event_steps(tickers, trades, decisions, close, config, book=book, weather=weather)
     return assert_same_steps(a, b)
 
 
