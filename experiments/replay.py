@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import jax
 import numpy as np
@@ -28,10 +29,21 @@ from kbayes.experiment.config import DecisionTime
 from kbayes.experiment.context import RunContext
 from kbayes.experiment.errors import ConfigError
 from kbayes.experiment.registry import ExperimentKind, register_kind
+from kbayes.features.cusum import CusumParams
+from kbayes.features.kinematics import EwmParams
+from kbayes.features.ladder_shape import LadderParams
+from kbayes.features.savgol import SavgolParams
 from kbayes.io.sources import SourceLags
 from kbayes.io.store import Store
 from kbayes.market.events import NS_PER_S, utc_to_ns
 from kbayes.runner.components import Component, TopColumns, WeatherColumns
+from kbayes.runner.features import (
+    candle_component,
+    cusum_component,
+    ewm_component,
+    ladder_component,
+    savgol_component,
+)
 from kbayes.runner.pipeline import LadderSpec
 from kbayes.runner.replay import EventRef, ReplayParams, replay_events
 from models.bracket_pmf.component import UKFComponent
@@ -44,6 +56,11 @@ DEFAULTS = {
     "warmup_hours": 24.0,
     "events": [],  # event tickers to replay (empty: every event of the config)
     "tape": "",  # a recorder tape folder replayed besides the store's market tables
+    "features": {
+        "ewm": {"velocity_halflife_s": 60.0, "acceleration_halflife_s": 120.0},
+        "savgol": {"window": 13, "order": 2},
+        "cusum_mid": {"threshold": 0.05, "drift": 0.005},
+    },
     "ukf": {  # the bracket UKF's natural parameters (models.bracket_pmf.params.default_params)
         "enabled": True,
         "q": 0.05,
@@ -90,6 +107,8 @@ def decision_instants(spec: LadderSpec, decision_times: Sequence[DecisionTime]) 
 def component_factory(
     decision_times: Sequence[DecisionTime] = (),
     ukf: Mapping[str, float] | None = None,
+    features: Mapping[str, Mapping[str, Any]] | None = None,
+    tick_s: float = 10.0,
 ) -> Callable[[LadderSpec], list[Component]]:
     """Build each ladder's components, in order: state columns, features, model steps.
 
@@ -98,17 +117,40 @@ def component_factory(
             tracker of the ``bracket_pmf`` kind does).
         ukf: natural parameters of the bracket UKF (:func:`~models.bracket_pmf.params.
             default_params` keywords); ``None``: no UKF.
+        features: feature parameters (``DEFAULTS["features"]`` layout; ``None``: defaults).
+        tick_s: the tick grid (the Savitzky-Golay filter's sample step).
     """
+    f = _merged(DEFAULTS["features"], features or {})
     params = None if ukf is None else default_params(**ukf)
+    ewm = EwmParams(**f["ewm"])
+    sg = SavgolParams(int(f["savgol"]["window"]), int(f["savgol"]["order"]), float(tick_s))
+    cus = CusumParams(**f["cusum_mid"], difference=True)
 
     def build(spec: LadderSpec) -> list[Component]:
-        out: list[Component] = [TopColumns(), WeatherColumns()]
+        k = len(spec.tickers)
+        out: list[Component] = [
+            TopColumns(),
+            WeatherColumns(),
+            ewm_component(ewm, k),
+            savgol_component(sg, k),
+            cusum_component(cus, k, "mid", "cusum_mid"),
+            candle_component(spec.tickers),
+        ]
+        if k >= 2 and spec.midpoints:
+            out.append(ladder_component(LadderParams(spec.midpoints, ewm), k))
         if params is not None:
             decisions = decision_instants(spec, decision_times)
             out.append(UKFComponent(spec.tickers, spec.day_end_ns, params, decisions))
         return out
 
     return build
+
+
+def _merged(defaults: Mapping[str, Any], given: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(defaults)
+    for key, value in given.items():
+        out[key] = _merged(defaults[key], value) if isinstance(value, Mapping) else value
+    return out
 
 
 feature_components = component_factory()
@@ -125,7 +167,13 @@ def refs_with_trades(store: Store) -> list[EventRef]:
     data = load_events(store, far, far + dt.timedelta(days=1))
     traded = set(store.query("SELECT DISTINCT event_ticker FROM trades")["event_ticker"])
     return [
-        EventRef(e.event_ticker, tuple(e.ladder.tickers), e.city, e.date)
+        EventRef(
+            e.event_ticker,
+            tuple(e.ladder.tickers),
+            e.city,
+            e.date,
+            tuple(float(x) for x in e.ladder.midpoints()),
+        )
         for e in data.events
         if e.event_ticker in traded
     ]
@@ -174,7 +222,13 @@ def run(ctx: RunContext) -> pd.DataFrame:
     if unknown:
         raise ConfigError(f"params.events: {sorted(unknown)} are not events of this config")
     refs = [
-        EventRef(e.event_ticker, tuple(e.ladder.tickers), e.city, e.date)
+        EventRef(
+            e.event_ticker,
+            tuple(e.ladder.tickers),
+            e.city,
+            e.date,
+            tuple(float(x) for x in e.ladder.midpoints()),
+        )
         for e in ctx.data.events
         if not wanted or e.event_ticker in wanted
     ]
@@ -197,7 +251,10 @@ def run(ctx: RunContext) -> pd.DataFrame:
         ukf = dict(ctx.params["ukf"])
         with jax.enable_x64(True):  # the UKF in float64, as the bracket_pmf kind runs it
             build = component_factory(
-                ctx.config.decision_times, ukf if ukf.pop("enabled") else None
+                ctx.config.decision_times,
+                ukf if ukf.pop("enabled") else None,
+                ctx.params["features"],
+                params.tick_s,
             )
             stats = replay_events(
                 ctx.data.store,

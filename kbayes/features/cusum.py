@@ -29,9 +29,10 @@ A missing input (NaN) holds the bracket's state, reports no alarm and ``valid = 
 ``e`` is computed only where it is defined (from the first ``y`` with ``zero``, the second
 with ``ewm``), and the statistics stay 0 before.
 
-The batch twin is the same recursion vectorised over time: between resets, ``S_t = W_t -
-min(0, min_{s <= t} W_s)`` with ``W`` the running sum of the increments (Lindley's
-recursion solved by a cumulative minimum), found segment by segment from one alarm to the next.
+The batch twin runs the same recursion over time, vectorised over the brackets, with the
+online step's floating-point operations in the same order: bit-equal statistics and alarms
+(a running-sum solution of Lindley's recursion rounds differently, and on half-cent prices
+statistics land exactly on round thresholds, where a last-bit difference flips an alarm).
 """
 
 from __future__ import annotations
@@ -257,34 +258,14 @@ def cusum(params: CusumParams, num_brackets: int) -> StepAlgorithm[CusumState, C
     return StepAlgorithm(init=init, update=update)
 
 
-def _segments(
-    zp: Float[np.ndarray, " T"], zn: Float[np.ndarray, " T"], h: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One bracket's ``S+``, ``S-`` (before resets) and alarms, alarm segment by segment."""
-    T = zp.size
-    sp, sn, alarm = np.zeros(T), np.zeros(T), np.zeros(T, dtype=np.int8)
-    start = 0
-    while start < T:
-        wp, wn = np.cumsum(zp[start:]), np.cumsum(zn[start:])
-        # Lindley: S_t = W_t - min(0, min_{s<=t} W_s), the reflected random walk.
-        seg_p = wp - np.minimum(0.0, np.minimum.accumulate(wp))
-        seg_n = wn - np.minimum(0.0, np.minimum.accumulate(wn))
-        hit = (seg_p > h) | (seg_n > h)
-        end = int(np.argmax(hit)) + 1 if hit.any() else T - start
-        sp[start : start + end], sn[start : start + end] = seg_p[:end], seg_n[:end]
-        if hit.any():
-            alarm[start + end - 1] = 1 if seg_p[end - 1] > h else -1
-        start += end
-    return sp, sn, alarm
-
-
 def cusum_batch(params: CusumParams, obs: SeriesObsBatch) -> CusumInfo:
     """The fold of :func:`cusum` over ``T`` ticks, vectorised over time (per alarm segment).
 
     Returns:
-        :class:`CusumInfo` with ``(T, K)`` fields; the statistics equal the online ones up to
-        rounding (running sums instead of step-by-step sums), the alarms exactly unless a
-        statistic lands within rounding of the threshold.
+        :class:`CusumInfo` with ``(T, K)`` fields, bit-equal to the online fold for
+        ``reference="zero"``; with ``"ewm"`` the reference level is a prefix scan (equal to
+        rounding), so an alarm could differ only where a statistic is within rounding of
+        the threshold.
     """
     h, k, lam, difference = check_params(params)
     x = np.asarray(obs.x, dtype=np.float64)
@@ -313,9 +294,20 @@ def cusum_batch(params: CusumParams, obs: SeriesObsBatch) -> CusumInfo:
         m = linear_recurrence(1.0 - gain, gain * y)
         e_ok = y_ok & (j >= 2)
         e = np.where(e_ok, y - np.vstack([np.zeros((1, x.shape[1])), m[:-1]]), 0.0)
-    zp = np.where(e_ok, e - k, 0.0)  # an increment of 0 holds S (S >= 0)
-    zn = np.where(e_ok, -e - k, 0.0)
+    # The recursion itself, over time and vectorised over the brackets, with the online
+    # step's operations in its order ((S + e) - k): a running-sum (Lindley) solution rounds
+    # differently, and on prices quantised to a half cent the statistic often lands exactly
+    # on a threshold that is a multiple of it, where a last-bit difference flips the alarm.
+    T, K = x.shape
     sp, sn, alarm = np.zeros(x.shape), np.zeros(x.shape), np.zeros(x.shape, dtype=np.int8)
-    for col in range(x.shape[1]):
-        sp[:, col], sn[:, col], alarm[:, col] = _segments(zp[:, col], zn[:, col], h)
+    s_pos, s_neg = np.zeros(K), np.zeros(K)
+    for i in range(T):
+        ok_i = e_ok[i]
+        p = np.where(ok_i, np.maximum(0.0, s_pos + e[i] - k), s_pos)
+        n = np.where(ok_i, np.maximum(0.0, s_neg - e[i] - k), s_neg)
+        up, down = p > h, n > h
+        sp[i], sn[i] = p, n
+        alarm[i] = up.astype(np.int8) - down.astype(np.int8)
+        reset = up | down
+        s_pos, s_neg = np.where(reset, 0.0, p), np.where(reset, 0.0, n)
     return CusumInfo(s_pos=sp, s_neg=sn, alarm=alarm, valid=ok)

@@ -21,6 +21,8 @@ class LadderSpec(NamedTuple):
         station: its settlement station (``""``: no weather).
         day_start_ns, day_end_ns: the climate day's UTC window (the running high's window).
         start_ns, end_ns: the ticks of this ladder (decision times) lie in ``[start, end]``.
+        midpoints: a representative temperature per bracket (°F; the ladder's centre of
+            mass), empty when unknown.
     """
 
     event_ticker: str
@@ -30,6 +32,7 @@ class LadderSpec(NamedTuple):
     day_end_ns: int
     start_ns: int
     end_ns: int
+    midpoints: tuple[float, ...] = ()
 
 
 class TickFrame(NamedTuple):

@@ -62,12 +62,14 @@ DEFAULT_REPLAY = ReplayParams()
 
 
 class EventRef(NamedTuple):
-    """One event to replay: its ladder (tickers in bracket order), city and climate date."""
+    """One event to replay: its ladder (tickers in bracket order), city and climate date,
+    and each bracket's representative temperature (°F, optional)."""
 
     event_ticker: str
     tickers: tuple[str, ...]
     city: str
     date: object  # datetime.date
+    midpoints: tuple[float, ...] = ()
 
 
 class ReplayStats(NamedTuple):
@@ -92,6 +94,7 @@ def ladder_spec(ref: EventRef, params: ReplayParams) -> LadderSpec:
         e,
         s - round(params.lead_hours * NS_PER_H),
         e + round(params.tail_hours * NS_PER_H),
+        tuple(ref.midpoints),
     )
 
 

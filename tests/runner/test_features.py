@@ -1,0 +1,79 @@
+"""The runner's feature columns equal each feature's batch twin over the tick table.
+
+The replay of a simulated day writes per-tick columns from the online steps; the research
+path recomputes them from the ``mid`` column alone with the vectorised twins. Equal columns
+mean a tick table is the research frame of the same numbers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from experiments.replay import DEFAULTS, component_factory
+from kbayes.features.cusum import CusumParams, SeriesObsBatch, cusum_batch
+from kbayes.features.kinematics import EwmParams, GridObsBatch, ewm_kinematics_batch
+from kbayes.features.ladder_shape import LadderObsBatch, LadderParams, ladder_shape_batch
+from kbayes.features.savgol import SavgolParams, savgol_kinematics_batch
+from kbayes.io.store import DuckDBStore
+from kbayes.runner.replay import EventRef, ReplayParams, replay_events
+from kbayes.sim import SimConfig, simulate_to_store
+
+DAY = dt.date(2025, 1, 6)
+TICK_S = 30.0
+
+
+@pytest.fixture(scope="module")
+def table(tmp_path_factory) -> tuple[pd.DataFrame, EventRef]:
+    store = DuckDBStore(":memory:")
+    simulate_to_store(store, SimConfig(start=DAY, n_days=1, cities=("NY",), n_mc=16,
+                                       n_prior_years=0, seed=5))  # fmt: skip
+    m = store.query("SELECT event_ticker, ticker, city, lo_f, hi_f FROM markets")
+    m = m.sort_values("lo_f", na_position="first")
+    mids = tuple(float(x) for x in np.arange(len(m)) * 2.0 + 40.0)
+    ref = EventRef(str(m.event_ticker.iloc[0]), tuple(m.ticker), str(m.city.iloc[0]), DAY, mids)
+    out = tmp_path_factory.mktemp("replay")
+    build = component_factory(tick_s=TICK_S)
+    stats = replay_events(store, [ref], build, out, ReplayParams(tick_s=TICK_S))
+    store.close()
+    return pd.read_parquet(stats.paths[0]), ref
+
+
+def _close(got: np.ndarray, want: np.ndarray) -> None:
+    """Equal to 1e-12 of the series' scale (a decayed EWM near 0 has no relative digits)."""
+    scale = np.nanmax(np.abs(want))
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12 * scale)
+
+
+def _grid(df: pd.DataFrame, k: int, column: str) -> np.ndarray:
+    return df[column].to_numpy(dtype=float).reshape(-1, k)
+
+
+def test_kinematics_columns_equal_the_batch_twins(table) -> None:
+    df, ref = table
+    k = len(ref.tickers)
+    t = df["t"].astype("int64").to_numpy().reshape(-1, k)[:, 0]
+    mid = _grid(df, k, "mid")
+    assert np.isfinite(mid).mean() > 0.5  # a real test: most ticks have a price
+    f = DEFAULTS["features"]
+    ewm = ewm_kinematics_batch(EwmParams(**f["ewm"]), GridObsBatch(t, mid))
+    _close(_grid(df, k, "ewm_velocity"), ewm.velocity)
+    _close(_grid(df, k, "ewm_acceleration"), ewm.acceleration)
+    sg = savgol_kinematics_batch(
+        SavgolParams(f["savgol"]["window"], f["savgol"]["order"], TICK_S), GridObsBatch(t, mid)
+    )
+    _close(_grid(df, k, "sg_velocity"), sg.velocity)
+    cus = cusum_batch(CusumParams(**f["cusum_mid"], difference=True), SeriesObsBatch(t, mid))
+    # Bit-equal (the batch runs the same recursion): half-cent mids put the statistic exactly
+    # on round thresholds, where any rounding difference would flip an alarm.
+    np.testing.assert_array_equal(_grid(df, k, "cusum_mid_alarm"), cus.alarm)
+    np.testing.assert_array_equal(_grid(df, k, "cusum_mid_pos"), cus.s_pos)
+    lad = ladder_shape_batch(
+        LadderParams(ref.midpoints, EwmParams(**f["ewm"])),
+        LadderObsBatch(t, mid, _grid(df, k, "ewm_acceleration")),
+    )
+    _close(_grid(df, k, "rel_accel_mean"), lad.rel_accel_mean)
+    _close(_grid(df, k, "centre")[:, 0], lad.centre)
