@@ -302,25 +302,28 @@ def hawkes_intensity_batch(
     """The batch twin: :func:`kbayes.pointprocess.intensity_at` of the merged prints.
 
     Equals the online fold for reads made after absorbing every print before the query
-    (prints in time order).
+    (prints in time order); a query before ``origin_ns`` is NaN, as online.
     """
     bound = _bind(params, tickers, origin_ns, unit_seconds, grid)
     times, marks = flow_event_times(tickers, origin_ns, trades, unit_seconds)
     q_ns = np.asarray(query_ns, np.int64)
     q = (q_ns - bound.origin_ns).astype(np.float64) / bound.ns_per_unit
     d = bound.mu.shape[0]
+    inside = q >= 0  # a read before the origin is missing, as online
+    lam = np.full((len(q), d), np.nan)
     T = float(max(times.max(initial=0.0), q.max(initial=0.0))) or 1.0
-    with jax.enable_x64(True):
-        # float64 parameters inside the context (params built outside it may be float32)
-        p64 = HawkesParams(*(jnp.asarray(np.asarray(x, np.float64)) for x in params))
-        events = check_events(times, marks, T, d)
-        lam = np.asarray(intensity_at(p64, events, q, bound.grid), np.float64)
+    if inside.any():
+        with jax.enable_x64(True):
+            # float64 parameters inside the context (params built outside it may be float32)
+            p64 = HawkesParams(*(jnp.asarray(np.asarray(x, np.float64)) for x in params))
+            events = check_events(times, marks, T, d)
+            lam[inside] = np.asarray(intensity_at(p64, events, q[inside], bound.grid))
     return HawkesFeatureBatch(q_ns, lam, lam[:, 0::2], lam[:, 1::2], np.ones(len(q), bool))
 
 
 def stack_infos(infos: Sequence[HawkesFeatureInfo]) -> HawkesFeatureBatch:
     """Online infos stacked as a :class:`HawkesFeatureBatch`."""
-    lam = np.array([i.intensity for i in infos], np.float64)
+    lam = np.array([i.intensity for i in infos], np.float64) if infos else np.zeros((0, 0))
     return HawkesFeatureBatch(
         np.array([i.t_ns for i in infos], np.int64),
         lam,

@@ -83,7 +83,12 @@ def _check(
 ) -> HawkesFeatureBatch:
     algo = hawkes_intensity(params, tickers, origin, grid=grid)
     t_end = max(tr.ts_ns for tr in trades) + 600 * NS_PER_S
+    early = [origin - 3 * tick_s * NS_PER_S, origin - 1]  # reads before the window: missing
     ticks = list(range(origin, t_end, tick_s * NS_PER_S))
+    at_early, _ = _fold(algo, [], early)
+    assert np.isnan(at_early.intensity).all()
+    early_batch = hawkes_intensity_batch(params, tickers, origin, trades, early, grid=grid)
+    assert np.isnan(early_batch.intensity).all()
     at_ticks, at_trades = _fold(algo, trades, ticks)
     batch_ticks = hawkes_intensity_batch(params, tickers, origin, trades, ticks, grid=grid)
     batch_trades = hawkes_intensity_batch(
