@@ -91,6 +91,59 @@ class Window(NamedTuple):
     end_ns: int
 
 
+QUOTE_COLUMNS = (
+    "ts", "ticker", "yes_bid_cc", "no_bid_cc", "yes_bid_size_centi", "yes_ask_size_centi",
+    "last_price_cc", "volume_centi",
+)  # fmt: skip
+
+
+class StoreReader:
+    """The rows of one table for some markets or stations: one query per call."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def rows(
+        self, table: str, columns: str, key: str, values: Sequence[str], where: str = ""
+    ) -> pd.DataFrame:
+        """``SELECT columns FROM table WHERE key IN values [AND where]``."""
+        values = list(values)
+        if not values:
+            return self.store.query(f"SELECT {columns} FROM {table} LIMIT 0")
+        cond = f" AND {where}" if where else ""
+        return self.store.query(
+            f"SELECT {columns} FROM {table} WHERE {key} IN {_in(values)}{cond}", values
+        )
+
+
+class CachedReader(StoreReader):
+    """Every row of a set of markets and stations, read once per table and served per call.
+
+    A season replays hundreds of events; one query per table and event costs more than the
+    replay itself. Rows are grouped by their key once; a call concatenates the groups of
+    its values (the row order within a key is the query's; every source sorts by a total
+    key anyway).
+    """
+
+    def __init__(self, store: Store, tickers: Sequence[str], stations: Sequence[str]) -> None:
+        super().__init__(store)
+        self.values = {"ticker": sorted(set(tickers)), "station": sorted(set(stations))}
+        self.cache: dict[tuple[str, str, str, str], tuple[pd.DataFrame, dict]] = {}
+
+    def rows(
+        self, table: str, columns: str, key: str, values: Sequence[str], where: str = ""
+    ) -> pd.DataFrame:
+        ck = (table, columns, key, where)
+        if ck not in self.cache:
+            df = super().rows(table, columns, key, self.values[key], where)
+            self.cache[ck] = (df, df.groupby(key, sort=False).indices)
+        df, groups = self.cache[ck]
+        idx = [groups[v] for v in values if v in groups]
+        if not idx:
+            return df.iloc[:0]
+        return df.iloc[np.concatenate(idx)]
+
+
 def _ns(col: pd.Series) -> np.ndarray:
     return pd.DatetimeIndex(pd.to_datetime(col, utc=True)).as_unit("ns").asi8
 
@@ -109,11 +162,9 @@ def _in(values: Sequence[str]) -> str:
     return "(" + ",".join("?" * len(values)) + ")"
 
 
-def _trade_events(store: Store, w: Window, lag_ns: int) -> Iterator[Event]:
-    df = store.query(
-        f"SELECT ticker, ts, yes_price_cc, count_centi, taker_side, trade_id FROM trades "
-        f"WHERE ticker IN {_in(w.tickers)}",
-        list(w.tickers),
+def _trade_events(reader: StoreReader, w: Window, lag_ns: int) -> Iterator[Event]:
+    df = reader.rows(
+        "trades", "ticker, ts, yes_price_cc, count_centi, taker_side, trade_id", "ticker", w.tickers
     )
     ts = _ns(df["ts"])
     df = _ordered(df.assign(t_ns=ts), ts + lag_ns, ["t_ns", "ticker", "trade_id"])
@@ -130,16 +181,12 @@ def _trade_events(store: Store, w: Window, lag_ns: int) -> Iterator[Event]:
         )
 
 
-def _quote_events(store: Store, w: Window, lag_ns: int) -> Iterator[Event]:
-    df = store.query(
-        f"SELECT ts, ticker, yes_bid_cc, no_bid_cc, yes_bid_size_centi, yes_ask_size_centi, "
-        f"last_price_cc, volume_centi FROM book_top WHERE ticker IN {_in(w.tickers)}",
-        list(w.tickers),
-    )
+def _quote_events(reader: StoreReader, w: Window, lag_ns: int) -> Iterator[Event]:
+    df = reader.rows("book_top", ", ".join(QUOTE_COLUMNS), "ticker", w.tickers)
     ts = _ns(df["ts"])
     # A stored log can hold two rows of one market at one instant: both are replayed, in the
     # order of their values (so the run is reproducible); the state keeps the last.
-    df = _ordered(df.assign(t_ns=ts), ts + lag_ns, ["t_ns", "ticker"])
+    df = _ordered(df.assign(t_ns=ts), ts + lag_ns, ["t_ns", *QUOTE_COLUMNS[1:]])
     keep = ((df["avail_ns"] >= w.start_ns) & (df["avail_ns"] < w.end_ns)).to_numpy()
     df = df[keep]
     no_bid = _opt(df["no_bid_cc"])
@@ -170,11 +217,12 @@ def _quote_events(store: Store, w: Window, lag_ns: int) -> Iterator[Event]:
         )
 
 
-def _candle_events(store: Store, w: Window, lag_ns: int) -> Iterator[Event]:
-    df = store.query(
-        f"SELECT ticker, start, interval_s, open_cc, high_cc, low_cc, close_cc, volume_centi "
-        f"FROM candles WHERE ticker IN {_in(w.tickers)}",
-        list(w.tickers),
+def _candle_events(reader: StoreReader, w: Window, lag_ns: int) -> Iterator[Event]:
+    df = reader.rows(
+        "candles",
+        "ticker, start, interval_s, open_cc, high_cc, low_cc, close_cc, volume_centi",
+        "ticker",
+        w.tickers,
     )
     start = _ns(df["start"])
     end = start + df["interval_s"].to_numpy(dtype=np.int64) * NS_PER_S
@@ -190,17 +238,13 @@ def _candle_events(store: Store, w: Window, lag_ns: int) -> Iterator[Event]:
         yield Candle(int(r.avail_ns), int(r.end_ns), r.ticker, int(r.start_ns), o, h, lo, c, vol)
 
 
-def _book_events(store: Store, w: Window, lag_ns: int) -> Iterator[Event]:
+def _book_events(reader: StoreReader, w: Window, lag_ns: int) -> Iterator[Event]:
     """Stored L2: snapshots (``book_levels``) and deltas (``book_deltas``) in time order."""
-    lv = store.query(
-        f"SELECT ts, ticker, snapshot_id, side, price_cc, size_centi FROM book_levels "
-        f"WHERE ticker IN {_in(w.tickers)}",
-        list(w.tickers),
+    lv = reader.rows(
+        "book_levels", "ts, ticker, snapshot_id, side, price_cc, size_centi", "ticker", w.tickers
     )
-    dl = store.query(
-        f"SELECT ts, ticker, seq, side, price_cc, delta_centi FROM book_deltas "
-        f"WHERE ticker IN {_in(w.tickers)}",
-        list(w.tickers),
+    dl = reader.rows(
+        "book_deltas", "ts, ticker, seq, side, price_cc, delta_centi", "ticker", w.tickers
     )
     items: list[tuple[int, int, int, str, Event]] = []
     for (ticker, _snap), g in lv.groupby(["ticker", "snapshot_id"], sort=True):
@@ -253,12 +297,14 @@ def _book_events(store: Store, w: Window, lag_ns: int) -> Iterator[Event]:
             yield ev
 
 
-def _lifecycle_events(store: Store, w: Window, settle_ns: int) -> Iterator[Event]:
-    df = store.query(
-        f"SELECT ticker, open_time, close_time, result FROM markets WHERE ticker IN "
-        f"{_in(w.tickers)}",
-        list(w.tickers),
-    ).drop_duplicates("ticker", keep="last")
+def _lifecycle_events(reader: StoreReader, w: Window, settle_ns: int) -> Iterator[Event]:
+    df = reader.rows(
+        "markets", "ticker, open_time, close_time, result, source", "ticker", w.tickers
+    )
+    # One row per market, the same on every run: a row with a result first, then by source.
+    df = df.assign(_unsettled=~df["result"].isin(["yes", "no"]))
+    df = df.sort_values(["ticker", "_unsettled", "source"], kind="mergesort")
+    df = df.drop_duplicates("ticker", keep="first")
     items: list[tuple[int, str, int, Event]] = []
     for r in df.itertuples(index=False):
         if not pd.isna(r.open_time):
@@ -276,11 +322,13 @@ def _lifecycle_events(store: Store, w: Window, settle_ns: int) -> Iterator[Event
             yield ev
 
 
-def _weather_events(store: Store, w: Window, lags: SourceLags) -> Iterator[Event]:
-    df = store.query(
-        f"SELECT station, ts, temp_c, temp_source, report_type, source FROM weather_obs "
-        f"WHERE station IN {_in(w.stations)} AND temp_c IS NOT NULL",
-        list(w.stations),
+def _weather_events(reader: StoreReader, w: Window, lags: SourceLags) -> Iterator[Event]:
+    df = reader.rows(
+        "weather_obs",
+        "station, ts, temp_c, temp_source, report_type, source",
+        "station",
+        w.stations,
+        "temp_c IS NOT NULL",
     )
     by_source = dict(lags.weather_s)
     lag = df["source"].map(lambda s: by_source.get(s, lags.weather_default_s)).to_numpy(float)
@@ -300,16 +348,20 @@ def _weather_events(store: Store, w: Window, lags: SourceLags) -> Iterator[Event
         )
 
 
-def _forecast_events(store: Store, w: Window, lag_ns: int) -> Iterator[Event]:
-    hourly = store.query(
-        f"SELECT station, provider, issued_at, target_ts, temp_f FROM forecast_hourly "
-        f"WHERE station IN {_in(w.stations)} AND temp_f IS NOT NULL",
-        list(w.stations),
+def _forecast_events(reader: StoreReader, w: Window, lag_ns: int) -> Iterator[Event]:
+    hourly = reader.rows(
+        "forecast_hourly",
+        "station, provider, issued_at, target_ts, temp_f",
+        "station",
+        w.stations,
+        "temp_f IS NOT NULL",
     )
-    daily = store.query(
-        f"SELECT station, provider, issued_at, target_date, tmax_f FROM forecast_daily "
-        f"WHERE station IN {_in(w.stations)} AND tmax_f IS NOT NULL",
-        list(w.stations),
+    daily = reader.rows(
+        "forecast_daily",
+        "station, provider, issued_at, target_date, tmax_f",
+        "station",
+        w.stations,
+        "tmax_f IS NOT NULL",
     )
     items: list[tuple[int, str, str, int, Event]] = []
     if not hourly.empty:
@@ -375,14 +427,19 @@ def _lag_ns(seconds: float) -> int:
 DEFAULT_LAGS = SourceLags()
 
 
-def store_sources(store: Store, window: Window, lags: SourceLags = DEFAULT_LAGS) -> list[Source]:
+def store_sources(
+    store: Store | StoreReader, window: Window, lags: SourceLags = DEFAULT_LAGS
+) -> list[Source]:
     """Every stored table of ``window``'s markets and stations as merge sources.
+
+    ``store`` is a store (one query per table) or a :class:`CachedReader` (a season).
 
     The market tables are one source each (trades, quotes, candles, L2, lifecycle), ranked
     after the weather (an observation and a quote available at the same instant: the
     weather first, the same way every run).
     """
     lags = lags.check()
+    store = store if isinstance(store, StoreReader) else StoreReader(store)
     if not window.tickers:
         raise ValueError("window.tickers is empty: no markets to replay")
     if window.end_ns <= window.start_ns:

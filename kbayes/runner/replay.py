@@ -16,7 +16,15 @@ from typing import NamedTuple
 
 from kbayes.clock.merge import merge
 from kbayes.clock.ticks import tick_source
-from kbayes.io.sources import DEFAULT_LAGS, SourceLags, Window, store_sources, tape_events
+from kbayes.io.sources import (
+    DEFAULT_LAGS,
+    CachedReader,
+    SourceLags,
+    StoreReader,
+    Window,
+    store_sources,
+    tape_events,
+)
 from kbayes.io.store import Store
 from kbayes.market.cities import city_of
 from kbayes.market.events import NS_PER_S, Event, utc_to_ns
@@ -99,7 +107,10 @@ def ladder_spec(ref: EventRef, params: ReplayParams) -> LadderSpec:
 
 
 def event_stream(
-    store: Store | None, spec: LadderSpec, params: ReplayParams, tape: Path | None = None
+    store: Store | StoreReader | None,
+    spec: LadderSpec,
+    params: ReplayParams,
+    tape: Path | None = None,
 ) -> tuple[list, int]:
     """The merge sources of one event and the first availability they start from."""
     first = spec.start_ns - round(params.warmup_hours * NS_PER_H)
@@ -151,6 +162,11 @@ def replay_events(
     """
     params = params.check()
     t0 = time.perf_counter()
+    if store is not None and len(refs) > 1:  # one query per table, not per table and event
+        cities = {ref.city for ref in refs}
+        store = CachedReader(
+            store, [t for ref in refs for t in ref.tickers], [city_of(c).station for c in cities]
+        )
     sink = FrameSink()
     n_events = n_ticks = 0
     paths: list[Path] = []

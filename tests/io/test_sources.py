@@ -130,3 +130,15 @@ def test_tape_events_rebuild_the_replay_books(tmp_path) -> None:
     for e in events[:2]:
         state.apply(e)
     assert state.brackets[0].book == replay(tmp_path, until=t0 + 3 * NS_PER_S).books["A"]
+
+
+def test_a_cached_reader_gives_the_same_events_as_one_query_per_table(sim_store) -> None:
+    from kbayes.io.sources import CachedReader
+
+    w = _window(sim_store)
+    everything = tuple(sim_store.query("SELECT DISTINCT ticker FROM markets")["ticker"])
+    reader = CachedReader(sim_store, everything, ["KNYC", "KMIA"])
+    direct = list(merge(store_sources(sim_store, w)))
+    cached = list(merge(store_sources(reader, w)))
+    assert cached == direct and len(direct) > 1000
+    assert list(merge(store_sources(reader, w))) == direct  # served again from the cache
