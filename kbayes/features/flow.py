@@ -99,14 +99,6 @@ def log_before(log: RollingLog, t_ns: int) -> tuple[int, ...]:
     return log.rows[i - 1][1:] if i else log.base
 
 
-def window_sums(
-    log: RollingLog, t_ns: int, windows_ns: Sequence[int], column: int
-) -> tuple[int, ...]:
-    """``C_column(t-) - C_column((t - W)-)`` for every window ``W``: events in ``[t - W, t)``."""
-    now = log_before(log, t_ns)[column]
-    return tuple(now - log_before(log, t_ns - w)[column] for w in windows_ns)
-
-
 def check_windows(name: str, windows_s: Sequence[float]) -> tuple[int, ...]:
     """Windows in seconds -> positive integer ns, or ValueError naming ``name`` and the value."""
     values = tuple(windows_s)
