@@ -6,8 +6,10 @@ The same runner, state and components as ``kbayes replay`` (the component list i
 weather poller, the tick timer. No order is ever sent: the broker slot is
 :class:`~kbayes.execution.RecordingBroker`. At the end (``--duration-s``, Ctrl-C, or the
 server closing) the per-tick columns go to ``OUT/features/<event>.parquet`` exactly as in
-replay, with ``OUT/intents.parquet``, the tape in ``OUT/tape/`` and ``OUT/paper.json`` (the
-run's counters and latencies).
+replay, with ``OUT/intents.parquet``, the WebSocket tape in ``OUT/tape/``, the weather
+events in ``OUT/weather.jsonl`` (the two replay the run: :func:`~kbayes.io.sources.
+tape_events` and :func:`~kbayes.runner.live.weather_log_source`) and ``OUT/paper.json``
+(the run's counters and latencies).
 
 The config is a ``replay`` config (its ``params`` give ``tick_s``, ``lead_hours`` and
 ``tail_hours``: ticks of a ladder run from ``lead_hours`` before its climate day to
@@ -455,6 +457,7 @@ def _paper(
         tape=Path(cfg.tape) if cfg.tape else out_dir / "tape",
         tick_s=cfg.params.tick_s,
         pollers=_pollers(cfg, specs),
+        weather_log=out_dir / "weather.jsonl",
         broker=RecordingBroker(),  # paper: intents are recorded, nothing is ever sent
         channels=cfg.channels,
         use_yes_price=cfg.use_yes_price,

@@ -12,10 +12,12 @@ replay.
 
 * **One time function.** :meth:`LiveQueue.now_ns` is the only clock of a live run: the
   client's receive stamps (tape lines and events alike), the poller's receive stamps and the
-  timer read it. It wraps an injectable ``now_ns`` (``time.time_ns`` by default) and never
-  goes backwards: a wall clock stepped back (NTP) holds at the last stamp instead of
-  producing an event before its predecessor, which the runner's
-  :class:`~kbayes.clock.guard.Clock` would refuse.
+  timer read it. It wraps an injectable ``now_ns`` (``time.time_ns`` by default) and its
+  stamps strictly increase: a wall clock stepped back (NTP), or two reads within its
+  resolution, give the last stamp plus 1 ns instead of an event before its predecessor
+  (which the runner's :class:`~kbayes.clock.guard.Clock` would refuse) or a tie between two
+  sources (which the merge would break by source rank, not by arrival). So the merge of the
+  run's recorded sources orders them exactly as they arrived.
 * **Ticks interleave exactly as in replay.** The grid is ``t_i = i * tick_s`` (aligned on the
   UTC epoch, as :func:`~kbayes.clock.ticks.ticks`). A tick at ``t`` is put before every
   event available at ``t`` or later and after every event available before it: the timer
@@ -83,10 +85,10 @@ class LiveQueue:
     # --- the clock ------------------------------------------------------------------------
 
     def now_ns(self) -> int:
-        """The current stamp: the wall clock, held at the last stamp if it stepped back."""
+        """A new stamp: the wall clock, or 1 ns after the last stamp if that is not before it."""
         t = self._raw()
-        if t < self._issued:
-            t = self._issued
+        if t <= self._issued:
+            t = self._issued + 1
         self._issued = t
         return t
 

@@ -18,6 +18,11 @@ the components, the strategy and the broker cannot tell the two apart. The sourc
   :class:`~kbayes.market.events.ForecastIssued` available at the poll's receive time.
 * **Timer**: the queue's grid ticks, put when the clock reaches them.
 
+The weather events put are also written to a weather log (``weather_log``), so the tape and
+the log replay the whole run: ``merge([tick_source(...), tape source, weather_log_source(
+...)])`` steps the events the live run stepped, in the same order (the queue's stamps are
+unique, so no tie is left for the merge's source ranks to break differently).
+
 Paper mode is the default: the broker slot is a :class:`~kbayes.execution.RecordingBroker`,
 which records intents and sends nothing.
 """
@@ -28,12 +33,14 @@ import asyncio
 import collections
 import contextlib
 import datetime as dt
+import json
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from kbayes.clock.live import LiveQueue
+from kbayes.clock.merge import RANK_WEATHER, Source
 from kbayes.execution.broker import Broker, RecordingBroker
 from kbayes.execution.intents import Intent
 from kbayes.io.kalshi.auth import Signer
@@ -132,6 +139,40 @@ def _yield_to_loop(frame: object) -> Awaitable[None]:
     return asyncio.sleep(0)
 
 
+_WEATHER_TYPES = {"WeatherObs": WeatherObs, "ForecastIssued": ForecastIssued}
+
+
+def weather_line(ev: WeatherObs | ForecastIssued) -> str:
+    """One weather event as a JSON line of the weather log (its type and fields)."""
+    return json.dumps({"type": type(ev).__name__, **ev._asdict()}, separators=(",", ":"))
+
+
+def read_weather_log(path: str | Path) -> Iterator[Event]:
+    """The events of a weather log, in the order the live run put them.
+
+    Raises:
+        ValueError: a line that is not a weather event (naming the file and line).
+    """
+    with open(path, encoding="utf-8") as fh:
+        for i, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+                kind = _WEATHER_TYPES[obj.pop("type")]
+                if kind is ForecastIssued:
+                    obj["target_ns"] = tuple(obj["target_ns"])
+                    obj["temp_f"] = tuple(obj["temp_f"])
+                yield kind(**obj)
+            except (ValueError, KeyError, TypeError) as exc:
+                raise ValueError(f"{path}:{i}: not a weather event ({exc}): {line[:80]!r}") from exc
+
+
+def weather_log_source(path: str | Path, name: str = "weather") -> Source:
+    """A weather log as a merge source (for the replay of a live run)."""
+    return Source(name, RANK_WEATHER, read_weather_log(path))
+
+
 class TeeSink:
     """Hands every tick frame to several sinks (the parquet log and the dashboard)."""
 
@@ -189,6 +230,8 @@ class LiveRun:
         sleep: the timer's sleep, in seconds of ``now_ns`` (a test clock running ``r`` times
             faster than the wall sleeps ``d / r``).
         pollers: weather pollers (one per city).
+        weather_log: a JSON-lines file that receives every weather event put (the tape of
+            the pollers: with the WebSocket tape it replays the whole run).
         strategy: asked at ticks (default: do nothing).
         broker: default :class:`RecordingBroker` (paper: nothing is ever sent).
         channels: WebSocket channels subscribed for the ladders' markets.
@@ -217,6 +260,7 @@ class LiveRun:
         now_ns: Callable[[], int] = time.time_ns,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
         pollers: Sequence[wx.WeatherPoller] = (),
+        weather_log: str | Path | None = None,
         strategy: Strategy | None = None,
         broker: Broker | None = None,
         channels: Sequence[str] = DEFAULT_CHANNELS,
@@ -239,6 +283,8 @@ class LiveRun:
             self.client.on_frame = _yield_to_loop
         self.tickers = [t for p in pipelines for t in p.spec.tickers]
         self.pollers = tuple(pollers)
+        self.weather_log = None if weather_log is None else Path(weather_log)
+        self._wx_fh: Any = None
         self.channels = tuple(channels)
         self.use_yes_price = use_yes_price
         self.record_events = record_events
@@ -280,7 +326,12 @@ class LiveRun:
                 batch = []
             self.weather_polls += 1
             if batch and not self.queue.closed:
-                self.queue.put_stamped(lambda t, b=batch: weather_events(b, t))
+                q = self.queue
+                # Stamp, convert and put in one step of the loop (the queue's order).
+                put = [q.put(e) for e in weather_events(batch, q.now_ns())]
+                if self._wx_fh is not None and put:
+                    self._wx_fh.write("".join(weather_line(e) + "\n" for e in put))  # type: ignore[arg-type]
+                    self._wx_fh.flush()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), poller.interval.total_seconds())
 
@@ -295,6 +346,9 @@ class LiveRun:
             (a component's error, :class:`~kbayes.clock.guard.LookAheadError`).
         """
         t0 = time.perf_counter()
+        if self.weather_log is not None and self.pollers:
+            self.weather_log.parent.mkdir(parents=True, exist_ok=True)
+            self._wx_fh = open(self.weather_log, "a", encoding="utf-8")  # noqa: SIM115
         if self.tickers:
             await self.client.subscribe(
                 self.channels, self.tickers, use_yes_price=self.use_yes_price
@@ -334,6 +388,9 @@ class LiveRun:
                     await task
             if self.tape is not None:
                 self.tape.sync()
+            if self._wx_fh is not None:
+                self._wx_fh.close()
+                self._wx_fh = None
         if errors:
             raise errors[0]
         return LiveStats(

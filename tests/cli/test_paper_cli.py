@@ -62,8 +62,13 @@ def serving(script: list) -> Iterator[tuple[str, FakeExchange]]:
 
 
 def _config(tmp_path: Path, live: str, name: str = "paper") -> Path:
+    """A paper config; the UKF is off here (its XLA compile alone is ~10 s: the live-vs-replay
+    test in tests/runner/test_live.py runs it), the features are on."""
     path = tmp_path / f"{name}.yaml"
-    path.write_text(f"name: paper_test\nkind: replay\nparams:\n  tick_s: 0.25\nlive:\n{live}")
+    path.write_text(
+        f"name: paper_test\nkind: replay\nparams:\n  tick_s: 0.25\n  ukf: {{enabled: false}}\n"
+        f"live:\n{live}"
+    )
     return path
 
 

@@ -41,7 +41,14 @@ from kbayes.market.events import (
 )
 from kbayes.market.records import ForecastHourlyRecord, WeatherObsRecord
 from kbayes.runner import FrameSink, LadderPipeline, LadderSpec, Runner
-from kbayes.runner.live import LiveRun, percentile_us, weather_events
+from kbayes.runner.live import (
+    LiveRun,
+    percentile_us,
+    read_weather_log,
+    weather_events,
+    weather_line,
+    weather_log_source,
+)
 from tests.io.kalshi.fake_exchange import (
     FakeExchange,
     generate_deltas,
@@ -93,12 +100,13 @@ def test_ticks_interleave_like_the_merge_and_late_events_are_restamped() -> None
     assert q._q.get_nowait().available_ns == 13 * s
 
 
-def test_now_ns_holds_when_the_wall_clock_steps_back() -> None:
+def test_stamps_strictly_increase_when_the_wall_clock_steps_back_or_stands() -> None:
     clock = FakeClock(5_000)
     q = LiveQueue(now_ns=clock)
     assert q.now_ns() == 5_000
+    assert q.now_ns() == 5_001  # read twice within the clock's resolution: no tie
     clock.t = 4_000  # NTP stepped the clock back
-    assert q.now_ns() == 5_000
+    assert q.now_ns() == 5_002
     clock.t = 6_000
     assert q.now_ns() == 6_000
     # Without the hold the runner's clock would refuse the next event.
@@ -181,6 +189,19 @@ def test_poller_events_become_typed_weather_events() -> None:
     ]  # fmt: skip
 
 
+def test_weather_log_round_trips_and_names_a_bad_line(tmp_path: Path) -> None:
+    evs = [WeatherObs(5, 4, "KNYC", 5.5, "tenths", "METAR", "nws"),
+           ForecastIssued(6, 3, "KNYC", "vc", (10, 20), (41.0, 42.5))]  # fmt: skip
+    path = tmp_path / "w.jsonl"
+    path.write_text("".join(weather_line(e) + "\n" for e in evs))
+    back = list(read_weather_log(path))
+    assert back[0] == evs[0] and type(back[1]) is ForecastIssued
+    assert back[1][:6] == evs[1][:6] and math.isnan(back[1].high_f)
+    path.write_text(weather_line(evs[0]) + "\n" + '{"type": "Tick", "available_ns": 1}\n')
+    with pytest.raises(ValueError, match=r"w.jsonl:2: not a weather event"):
+        list(read_weather_log(path))
+
+
 # --- live against replay ----------------------------------------------------------------------
 
 
@@ -213,6 +234,7 @@ async def _live(tmp_path: Path, faults: dict[int, str], pollers=(), build=compon
     run = LiveRun(
         [LadderPipeline(spec, build(spec))], sink, url, tape=tmp_path / "tape",
         tick_s=TICK_S, now_ns=now_ns, sleep=sleep, pollers=pollers, record_events=True,
+        weather_log=tmp_path / "weather.jsonl",
         client_options={"backoff": RetryPolicy(max_attempts=100, base_s=0.02, cap_s=0.1),
                         "ping_interval_s": None},
     )  # fmt: skip
@@ -229,6 +251,27 @@ async def _live(tmp_path: Path, faults: dict[int, str], pollers=(), build=compon
     return run, sink, spec, stats, ex
 
 
+def _replay_equals_live(run: LiveRun, sink: FrameSink, spec: LadderSpec, build, tmp_path: Path):
+    """Replay the run's tapes on its grid; the same events and columns as live, or fail."""
+    q = run.queue
+    sources = [tick_source(q.first_tick_ns, q.last_tick_ns, TICK_S),
+               Source("tape", RANK_MARKET, tape_events(tmp_path / "tape"))]  # fmt: skip
+    if run.pollers:
+        sources.append(weather_log_source(tmp_path / "weather.jsonl"))
+    merged = list(merge(sources))
+    live = run.stepped
+    assert len(merged) == len(live)
+    for i, (a, b) in enumerate(zip(live, merged, strict=True)):
+        # repr: a forecast without a daily high carries nan, which is never == itself
+        assert type(a) is type(b) and repr(a) == repr(b), f"event {i}: live {a} != replay {b}"
+    replayed = FrameSink()
+    Runner([LadderPipeline(spec, build(spec))], replayed).run(merged)
+    a, b = sink.frame(EVENT), replayed.frame(EVENT)
+    assert len(a) == run.runner.n_ticks * len(TICKERS)
+    pd.testing.assert_frame_equal(a, b, check_exact=True)
+    return a
+
+
 def test_replay_of_the_live_tape_steps_the_same_events_and_columns(tmp_path: Path) -> None:
     run, sink, spec, stats, ex = asyncio.run(_live(tmp_path, {120: "drop", 200: "disconnect"}))
     m = run.stream.metrics
@@ -238,19 +281,7 @@ def test_replay_of_the_live_tape_steps_the_same_events_and_columns(tmp_path: Pat
     assert sum(type(e) is BookDelta for e in live) > 250
     assert any(type(e) is BookStatus and e.stale and e.reason == "reconnect" for e in live)
     # Replay: the tape through the stream machine, the live run's grid, the same components.
-    q = run.queue
-    merged = list(
-        merge([tick_source(q.first_tick_ns, q.last_tick_ns, TICK_S),
-               Source("tape", RANK_MARKET, tape_events(tmp_path / "tape"))])
-    )  # fmt: skip
-    assert len(merged) == len(live)
-    for i, (a, b) in enumerate(zip(live, merged, strict=True)):
-        assert type(a) is type(b) and a == b, f"event {i}: live {a} != replay {b}"
-    replayed = FrameSink()
-    Runner([LadderPipeline(spec, components(spec))], replayed).run(merged)
-    a, b = sink.frame(EVENT), replayed.frame(EVENT)
-    assert len(a) == stats.n_ticks * len(TICKERS)
-    pd.testing.assert_frame_equal(a, b, check_exact=True)
+    a = _replay_equals_live(run, sink, spec, components, tmp_path)
     # The columns are not trivially equal: prices exist and move from tick to tick.
     assert a["mid"].notna().mean() > 0.5 and a["mid"].nunique() > 2 * len(TICKERS)
     assert np.isfinite(percentile_us(list(run.frame_latency_ns), 0.5))
@@ -264,12 +295,18 @@ def test_weather_polls_reach_the_ladder_at_their_receive_time(tmp_path: Path) ->
         seen.append(end)
         r = WeatherObsRecord("KNYC", end - dt.timedelta(seconds=1), 4.0 + len(seen), "tenths",
                              None, "5min", "test", "f")  # fmt: skip
-        return [r], []
+        fc = [ForecastHourlyRecord("KNYC", "NY", end + dt.timedelta(hours=h), end, h,
+                                   40.0 + h + len(seen), None, None, None, None, None, None,
+                                   "test", "f") for h in (2, 1)]  # fmt: skip
+        return [r], fc
 
     poller = WeatherPoller(city, {"test": source}, interval=dt.timedelta(seconds=0.1))
-    run, sink, *_ = asyncio.run(_live(tmp_path, {}, [poller], build=feature_components))
+    run, sink, spec, *_ = asyncio.run(_live(tmp_path, {}, [poller], build=feature_components))
     obs = [e for e in run.stepped if type(e) is WeatherObs]
     assert len(obs) >= 3 and run.weather_polls >= 3
+    assert sum(type(e) is ForecastIssued for e in run.stepped) == len(obs)
+    # The WebSocket tape and the weather log replay the whole run.
+    _replay_equals_live(run, sink, spec, feature_components, tmp_path)
     # Available when the poll answered: after the time it asked for, before the next event.
     assert all(e.available_ns >= utc_to_ns(s) for e, s in zip(obs, seen, strict=False))
     df = sink.frame(EVENT)
