@@ -96,6 +96,18 @@ def test_paper_streams_a_local_server_and_writes_the_tick_table(tmp_path: Path) 
     assert len(pd.read_parquet(out / "intents.parquet")) == 0
 
 
+def test_paper_dashboard_draws_the_ladder(tmp_path: Path, capsys) -> None:
+    event, tickers = _today_event()
+    snaps = synthetic_snapshots(list(tickers), seed=1)
+    cfg = _config(tmp_path, f"  ladders:\n    - event: {event}\n      tickers: {list(tickers)}\n")
+    with serving(snaps + generate_deltas(ref_from_script(snaps), 40, seed=2)) as (url, _):
+        code = main(["paper", str(cfg), "--ws-url", url, "--out", str(tmp_path / "o"),
+                     "--duration-s", "1.5"])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 0
+    assert "mkt pmf" in err and "B40.5" in err and "stale books 0" in err and "seq gaps 0" in err
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
