@@ -1,11 +1,11 @@
 """The bracket UKF's step inputs, built one event at a time (replay and live share it).
 
-:func:`step_builder` is the incremental twin of
-:func:`~models.bracket_pmf.steps.build_event_steps`: the same :class:`BracketStep`\\ s at
-the same instants, but from the clock's ordered stream of typed events
-(:mod:`kbayes.market.events`) instead of whole-day frames, so the live UKF step
-(:func:`~models.bracket_pmf.live.live_ukf`) is fed exactly what replay feeds it. It follows
-the house step contract::
+:func:`step_builder` builds the :class:`BracketStep`\\ s of one event from the clock's
+ordered stream of typed events (:mod:`kbayes.market.events`);
+:func:`~models.bracket_pmf.steps.build_event_steps` (whole-day frames, for research and the
+experiment kinds) is its fold (:func:`fold_event_steps` over :func:`frame_events`), so the
+live UKF step (:func:`~models.bracket_pmf.live.live_ukf`) is fed exactly what replay feeds
+it. It follows the house step contract::
 
     builder = step_builder(tickers, close_ns, decisions_ns, config)
     state = builder.init(None)
@@ -54,8 +54,9 @@ A quote of a ticker outside the ladder is ignored (the batch filters the book th
 event types the builder does not read (L2 snapshots and deltas, candles, lifecycle, weather
 reports, forecasts) only advance its clock: the market state turns L2 books into quotes.
 
-Cost: a trade or quote is a few NamedTuple constructions (a few microseconds in CPython);
-emitting a step builds seven small NumPy arrays.
+Cost: a trade or quote is two NamedTuple constructions and a tuple splice (about 6.6 µs of
+CPU per event measured on a busy shared 2-core machine where one 10-field NamedTuple costs
+0.9 µs; steps emitted included); emitting a step builds seven small NumPy arrays.
 """
 
 from __future__ import annotations
