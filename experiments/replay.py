@@ -29,15 +29,25 @@ from kbayes.experiment.config import DecisionTime
 from kbayes.experiment.context import RunContext
 from kbayes.experiment.errors import ConfigError
 from kbayes.experiment.registry import ExperimentKind, register_kind
+from kbayes.features.book_shape import BookShapeParams
 from kbayes.features.cusum import CusumParams
+from kbayes.features.flow import FlowParams
 from kbayes.features.kinematics import EwmParams
 from kbayes.features.ladder_shape import LadderParams
+from kbayes.features.lead_lag import LeadLagParams
+from kbayes.features.ofi import OfiParams
 from kbayes.features.savgol import SavgolParams
 from kbayes.io.sources import SourceLags
 from kbayes.io.store import Store
 from kbayes.market.events import NS_PER_S, utc_to_ns
+from kbayes.pointprocess.params import HawkesParams
 from kbayes.runner.components import Component, TopColumns, WeatherColumns
 from kbayes.runner.features import (
+    BookShapeComponent,
+    FlowComponent,
+    HawkesComponent,
+    LeadLagComponent,
+    OfiComponent,
     candle_component,
     cusum_component,
     ewm_component,
@@ -60,6 +70,19 @@ DEFAULTS = {
         "ewm": {"velocity_halflife_s": 60.0, "acceleration_halflife_s": 120.0},
         "savgol": {"window": 13, "order": 2},
         "cusum_mid": {"threshold": 0.05, "drift": 0.005},
+        "cusum_imbalance": {"threshold": 2.0, "drift": 0.1, "halflife_s": 300.0},
+        "ofi": {"windows_s": [10.0, 30.0, 60.0]},
+        "flow": {"windows_s": [5.0, 15.0, 60.0], "volume_windows_s": [600.0, 1200.0]},
+        "book_shape": {"depth_levels": [1, 3]},
+        "lead_lag": {
+            "corr_halflife_ticks": 30.0,
+            "var_halflife_ticks": 90.0,
+            "share_halflife_events": 10.0,
+            "ridge": 1e-3,
+        },
+        # Hawkes intensities need parameters: a symmetric model (baseline mu per minute per
+        # dimension, self-excitation alpha, decay beta per minute); mu = 0 leaves it out.
+        "hawkes": {"mu": 0.0, "alpha": 0.3, "beta": 1.0},
     },
     "ukf": {  # the bracket UKF's natural parameters (models.bracket_pmf.params.default_params)
         "enabled": True,
@@ -126,24 +149,52 @@ def component_factory(
     sg = SavgolParams(int(f["savgol"]["window"]), int(f["savgol"]["order"]), float(tick_s))
     cus = CusumParams(**f["cusum_mid"], difference=True)
 
+    imb = CusumParams(**f["cusum_imbalance"], reference="ewm")
+    ofi_p = OfiParams(tuple(f["ofi"]["windows_s"]))
+    flow_p = FlowParams(tuple(f["flow"]["windows_s"]), tuple(f["flow"]["volume_windows_s"]))
+    lead = LeadLagParams(**f["lead_lag"])
+    hawkes = f["hawkes"]
+
     def build(spec: LadderSpec) -> list[Component]:
         k = len(spec.tickers)
         out: list[Component] = [
             TopColumns(),
             WeatherColumns(),
+            BookShapeComponent(BookShapeParams(tuple(f["book_shape"]["depth_levels"]),
+                                               spec.day_end_ns), k),
+            OfiComponent(ofi_p, k),
+            cusum_component(imb, k, "queue_imbalance", "cusum_imbalance"),
+            FlowComponent(flow_p, k),
             ewm_component(ewm, k),
             savgol_component(sg, k),
             cusum_component(cus, k, "mid", "cusum_mid"),
             candle_component(spec.tickers),
-        ]
-        if k >= 2 and spec.midpoints:
-            out.append(ladder_component(LadderParams(spec.midpoints, ewm), k))
+        ]  # fmt: skip
+        if k >= 2:
+            out.append(LeadLagComponent(lead, k))
+            if spec.midpoints:
+                out.append(ladder_component(LadderParams(spec.midpoints, ewm), k))
+        if hawkes["mu"] > 0:
+            out.append(HawkesComponent(symmetric_hawkes(k, **hawkes), spec.tickers,
+                                       spec.start_ns))  # fmt: skip
         if params is not None:
             decisions = decision_instants(spec, decision_times)
             out.append(UKFComponent(spec.tickers, spec.day_end_ns, params, decisions))
         return out
 
     return build
+
+
+def symmetric_hawkes(k: int, mu: float, alpha: float, beta: float) -> HawkesParams:
+    """A ``2K``-dimensional Hawkes model with one baseline, self-excitation and decay."""
+    if not (mu > 0 and alpha >= 0 and beta > 0):
+        raise ConfigError(f"params.features.hawkes: mu={mu}, alpha={alpha}, beta={beta}")
+    d = 2 * k
+    return HawkesParams(
+        mu=np.full((d, 1), float(mu)),
+        alpha=np.eye(d) * float(alpha),
+        beta=np.full((d, d), float(beta)),
+    )
 
 
 def _merged(defaults: Mapping[str, Any], given: Mapping[str, Any]) -> dict[str, Any]:

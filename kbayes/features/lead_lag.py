@@ -7,19 +7,23 @@ tick (NaN when either mid is missing), three families of features, all updated o
    exponentially weighted moments (an EWM with weight ``a = 1 - 2^{-1/h}`` per tick, half-life
    ``h = corr_halflife_ticks``):
 
-       v_j       = EWM(x_j^2)
-       corr0_j   = EWM(x_{j,t} x_{j+1,t})   / sqrt(v_j v_{j+1})
-       lead_up_j = EWM(x_{j+1,t} x_{j,t-1}) / sqrt(v_j v_{j+1})   (j's move precedes j+1's)
-       lead_dn_j = EWM(x_{j,t} x_{j+1,t-1}) / sqrt(v_j v_{j+1})   (j+1's move precedes j's)
+       corr0_j   = EWM(x_{j,t} x_{j+1,t})   / sqrt(EWM(x_{j,t}^2) EWM(x_{j+1,t}^2))
+       lead_up_j = EWM(x_{j+1,t} x_{j,t-1}) / sqrt(EWM(x_{j+1,t}^2) EWM(x_{j,t-1}^2))
+       lead_dn_j = EWM(x_{j,t} x_{j+1,t-1}) / sqrt(EWM(x_{j,t}^2) EWM(x_{j+1,t-1}^2))
+
+   (``lead_up``: j's move precedes j+1's; ``lead_dn``: the reverse), each square's EWM taken
+   over the ticks where its cross product is observed.
 
    The moments are uncentred: at a 10 s grid the mean mid change is negligible next to its
    spread, and centring would add a second EWM per series whose start-up bias is worse than
    the mean it removes. Each EWM is the ``adjust=False`` form started at its first observed
    value, ``s_t = (1 - a) s_{t-1} + a y_t``, and *held* at ticks where its product ``y_t`` is
    missing (pandas ``ewm(alpha=a, adjust=False, ignore_na=True).mean()``, the test oracle).
-   The moments of a pair and of its two variances may be held at different ticks, so a
-   correlation can stray slightly outside ``[-1, 1]``; it is NaN while a variance is 0 or not
-   yet started.
+   A cross moment and the two squares it is divided by are updated on the same ticks, from the
+   same start, with the same weights, so each correlation is a weighted Cauchy-Schwarz ratio
+   in ``[-1, 1]`` (normalising by each bracket's own variance, updated whenever that bracket
+   alone moves, gave values near -12 on a simulated day with one-sided wings); it is NaN
+   while a square's EWM is 0 or not yet started.
 
 2. **Short VAR(1) innovations**: the one-step prediction error of each bracket's change from
    the previous changes of itself and its two neighbours, a banded VAR(1)
@@ -101,10 +105,10 @@ class LeadLagState(NamedTuple):
         t_ns: last tick (``-1`` before any).
         mid: ``(K,)`` mids at the last tick.
         dm: ``(K,)`` changes at the last tick.
-        moments: ``(4K-3,)`` the correlation EWMs in one array (one update per tick instead of
-            four): ``var`` ``(K,)`` of ``x_j^2``, then ``c0``, ``c_up``, ``c_dn`` ``(K-1,)``
-            of the cross products at lag 0, ``x_{j+1,t} x_{j,t-1}``,
-            ``x_{j,t} x_{j+1,t-1}``.
+        moments: ``(10K-9,)`` the correlation EWMs in one array (one update per tick):
+            ``var`` ``(K,)`` of ``x_j^2``, then ``c0``, ``c_up``, ``c_dn`` ``(K-1,)`` of the
+            cross products at lag 0, ``x_{j+1,t} x_{j,t-1}``, ``x_{j,t} x_{j+1,t-1}``, then
+            the two squares of each cross product's pair on its own ticks (``(3, 2, K-1)``).
         gram: ``(K, 3, 3)`` ``G_j`` of the banded VAR(1).
         cross: ``(K, 3)`` ``h_j``.
         coef: ``(K, 3)`` ``g_j`` from the moments so far.
@@ -202,20 +206,34 @@ def _ewm_held(s: np.ndarray, y: np.ndarray, a: float, b: float) -> np.ndarray:
 
 
 def _products(x: Float[np.ndarray, "*T K"], x1: Float[np.ndarray, "*T K"]) -> np.ndarray:
-    """The ``(*T, 4K-3)`` products whose EWMs are the correlation moments (see the state)."""
+    """The ``(*T, 10K-9)`` products whose EWMs are the correlation moments (see the state).
+
+    Each cross product comes with the two squares it is normalised by, observed on exactly
+    the ticks where it is (``a^2 + 0 b`` is NaN where ``b`` is): the three EWMs of a pair
+    then share their weights and start, so by Cauchy-Schwarz the correlation is in [-1, 1].
+    """
+    lo, hi, lo1, hi1 = x[..., :-1], x[..., 1:], x1[..., :-1], x1[..., 1:]
     return np.concatenate(
-        [x * x, x[..., :-1] * x[..., 1:], x[..., 1:] * x1[..., :-1], x[..., :-1] * x1[..., 1:]],
+        [
+            x * x,
+            lo * hi, hi * lo1, lo * hi1,  # c0, c_up, c_dn
+            lo * lo + 0.0 * hi, hi * hi + 0.0 * lo,  # the squares of c0's pair
+            hi * hi + 0.0 * lo1, lo1 * lo1 + 0.0 * hi,  # of c_up's
+            lo * lo + 0.0 * hi1, hi1 * hi1 + 0.0 * lo,  # of c_dn's
+        ],
         axis=-1,
-    )
+    )  # fmt: skip
 
 
 def _correlations(moments: np.ndarray, k: int) -> Float[np.ndarray, "*T 3 Km1"]:
-    """``(corr0, lead_up, lead_down)``: cross moments over ``sqrt(v_j v_{j+1})``, NaN if 0."""
-    var = moments[..., :k]
-    den = var[..., :-1] * var[..., 1:]
-    num = moments[..., k:].reshape(*moments.shape[:-1], 3, k - 1)
+    """``(corr0, lead_up, lead_down)``: each cross moment over the root of its own pair's
+    squares (same ticks, same weights), NaN while one is 0 or not started."""
+    lead = moments.shape[:-1]
+    num = moments[..., k : 4 * k - 3].reshape(*lead, 3, k - 1)
+    sq = moments[..., 4 * k - 3 :].reshape(*lead, 3, 2, k - 1)
+    den = sq[..., 0, :] * sq[..., 1, :]
     out = np.full(num.shape, np.nan)
-    np.divide(num, np.sqrt(den)[..., None, :], out=out, where=(den > 0)[..., None, :])
+    np.divide(num, np.sqrt(den), out=out, where=den > 0)
     return out
 
 
@@ -259,7 +277,7 @@ def lead_lag(params: LeadLagParams, num_brackets: int) -> StepAlgorithm[LeadLagS
 
     def init(key: Any = None) -> LeadLagState:
         del key  # deterministic
-        nan_k, nan_m = np.full(K, np.nan), np.full(4 * K - 3, np.nan)
+        nan_k, nan_m = np.full(K, np.nan), np.full(10 * K - 9, np.nan)
         gram, vec = np.zeros((K, 3, 3)), np.zeros((K, 3))
         return LeadLagState(-1, nan_k, nan_k, nan_m, gram, vec, vec, nan_k)
 

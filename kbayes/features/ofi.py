@@ -47,29 +47,12 @@ from kbayes.features.flow import (
 from kbayes.market.book import OrderBook
 from kbayes.market.events import Tick
 from kbayes.market.prices import CC_PER_DOLLAR
+from kbayes.state.market import TopOfBook  # the one top-of-book type (the state makes it)
 from kbayes.step import StepAlgorithm
 
 NO_PRICE = -1
 """``bid_cc`` / ``ask_cc`` of a missing side (its size is 0)."""
 _ASK_INF = CC_PER_DOLLAR + 1  # a missing ask compares above every real ask
-
-
-class TopOfBook(NamedTuple):
-    """The YES top of one market's book after an event (exact integers).
-
-    Attributes:
-        t_ns: time of the event that produced it (ns since the UTC epoch).
-        bid_cc: best YES bid, ``NO_PRICE`` (-1) when there are no YES bids.
-        bid_size_centi: its size (0 when missing).
-        ask_cc: YES ask ``= 10_000 - best NO bid``, ``NO_PRICE`` when there are no NO bids.
-        ask_size_centi: the best NO bid's size (0 when missing).
-    """
-
-    t_ns: int
-    bid_cc: int
-    bid_size_centi: int
-    ask_cc: int
-    ask_size_centi: int
 
 
 def top_of_book(t_ns: int, book: OrderBook) -> TopOfBook:

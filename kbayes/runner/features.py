@@ -10,18 +10,34 @@ a tick table is the research frame of the same numbers.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
+from kbayes.features.book_shape import BookShapeParams, book_levels, book_shape, levels_from_top
 from kbayes.features.candles import candle_location
 from kbayes.features.cusum import CusumParams, SeriesObs, cusum
+from kbayes.features.flow import FlowParams, flow
+from kbayes.features.hawkes_intensity import hawkes_intensity
 from kbayes.features.kinematics import EwmParams, GridObs, ewm_kinematics
 from kbayes.features.ladder_shape import LadderObs, LadderParams, ladder_shape
+from kbayes.features.lead_lag import LeadLagParams, lead_lag
+from kbayes.features.ofi import NO_PRICE, OfiParams, ofi
 from kbayes.features.savgol import SavgolParams, savgol_kinematics
-from kbayes.market.events import Candle, Event
-from kbayes.state import MarketState, WeatherState
+from kbayes.market.events import (
+    BookDelta,
+    BookSnapshot,
+    BookStatus,
+    Candle,
+    Event,
+    Quote,
+    Tick,
+    TradePrint,
+)
+from kbayes.pointprocess.params import HawkesParams
+from kbayes.state import MarketState, TopOfBook, WeatherState
 from kbayes.step import StepAlgorithm
 
 Columns = dict[str, Any]
@@ -159,3 +175,170 @@ def candle_component(tickers: Sequence[str]) -> EventStep:
         (Candle,),
         lambda state, t_ns: {"clv": state.clv},
     )
+
+
+_BOOK_EVENTS = (BookDelta, BookSnapshot, BookStatus, Quote)
+_NO_TOP = TopOfBook(0, NO_PRICE, 0, NO_PRICE, 0)
+
+
+class OfiComponent:
+    """Order-flow imbalance (Cont, Kukanov & Stoikov 2014) and queue imbalance per bracket.
+
+    Each bracket's OFI step is fed the state's top of book after every book event that
+    changed it (an unchanged top adds exactly 0 to OFI); a stale book restarts the bracket's
+    step (OFI across a gap would count the resync as flow). Columns ``ofi_<w>s`` (contracts)
+    and ``queue_imbalance``.
+    """
+
+    name = "ofi"
+
+    def __init__(self, params: OfiParams, k: int) -> None:
+        self.algorithm = ofi(params)
+        self.windows = tuple(params.windows_s)
+        self.states = [self.algorithm.init(None) for _ in range(k)]
+        self.last: list[tuple[int, int, int, int] | None] = [None] * k
+
+    def on_event(self, ev: Event, k: int, market: MarketState) -> None:
+        if type(ev) not in _BOOK_EVENTS:
+            return
+        top = market.top(k)
+        if top is None:  # stale or unknown: the next fresh top starts a new OFI
+            if self.last[k] is not None:
+                self.states[k] = self.algorithm.init(None)
+                self.last[k] = None
+            return
+        key = (top.bid_cc, top.bid_size_centi, top.ask_cc, top.ask_size_centi)
+        if key == self.last[k]:
+            return
+        self.last[k] = key
+        self.states[k], _ = self.algorithm.update(self.states[k], top, None)
+
+    def on_tick(
+        self, t_ns: int, market: MarketState, weather: WeatherState | None, columns: Columns
+    ) -> None:
+        del market, weather
+        tick = Tick(t_ns, t_ns)
+        infos = [self.algorithm.update(s, tick, None)[1] for s in self.states]
+        for i, w in enumerate(self.windows):
+            columns[f"ofi_{w:g}s"] = [info.ofi[i] / 100 for info in infos]
+        columns["queue_imbalance"] = [info.queue_imbalance for info in infos]
+
+
+class FlowComponent:
+    """Aggressive buy/sell contracts per window and rolling volume, per bracket (trades).
+
+    Columns ``buy_<w>s``, ``sell_<w>s`` (contracts bought / sold by takers in the last ``w``
+    seconds) and ``volume_<w>s``.
+    """
+
+    name = "flow"
+
+    def __init__(self, params: FlowParams, k: int) -> None:
+        self.algorithm = flow(params)
+        self.params = params
+        self.states = [self.algorithm.init(None) for _ in range(k)]
+
+    def on_event(self, ev: Event, k: int, market: MarketState) -> None:
+        del market
+        if type(ev) is TradePrint:
+            self.states[k], _ = self.algorithm.update(self.states[k], ev, None)
+
+    def on_tick(
+        self, t_ns: int, market: MarketState, weather: WeatherState | None, columns: Columns
+    ) -> None:
+        del market, weather
+        tick = Tick(t_ns, t_ns)
+        infos = [self.algorithm.update(s, tick, None)[1] for s in self.states]
+        for i, w in enumerate(self.params.windows_s):
+            columns[f"buy_{w:g}s"] = [info.buy_centi[i] / 100 for info in infos]
+            columns[f"sell_{w:g}s"] = [info.sell_centi[i] / 100 for info in infos]
+        for i, w in enumerate(self.params.volume_windows_s):
+            columns[f"volume_{w:g}s"] = [info.volume_centi[i] / 100 for info in infos]
+
+
+class HawkesComponent:
+    """Hawkes buy/sell intensities of the ladder's takers (fitted parameters):
+    ``hawkes_buy``, ``hawkes_sell`` (events per model time unit)."""
+
+    name = "hawkes"
+
+    def __init__(self, params: HawkesParams, tickers: Sequence[str], origin_ns: int) -> None:
+        self.algorithm = hawkes_intensity(params, tickers, origin_ns)
+        self.state = self.algorithm.init(None)
+
+    def on_event(self, ev: Event, k: int, market: MarketState) -> None:
+        del k, market
+        if type(ev) is TradePrint:
+            self.state, _ = self.algorithm.update(self.state, ev, None)
+
+    def on_tick(
+        self, t_ns: int, market: MarketState, weather: WeatherState | None, columns: Columns
+    ) -> None:
+        del market, weather
+        _, info = self.algorithm.update(self.state, Tick(t_ns, t_ns), None)
+        columns["hawkes_buy"] = info.buy
+        columns["hawkes_sell"] = info.sell
+
+
+class BookShapeComponent:
+    """Spread and top-``n`` depths of each bracket's book and the time to close, read at
+    ticks from the state's book (or its top when only quotes are known): ``spread``
+    (probability units, ``nan`` one-sided), ``bid_depth_<n>``, ``ask_depth_<n>``
+    (contracts), ``hours_to_close``."""
+
+    name = "book_shape"
+
+    def __init__(self, params: BookShapeParams, k: int) -> None:
+        self.algorithm = book_shape(params)
+        self.params = params
+        self.states = [self.algorithm.init(None) for _ in range(k)]
+        self.depth = max(params.depth_levels)
+
+    def on_event(self, ev: Event, k: int, market: MarketState) -> None:
+        del ev, k, market  # read at ticks: the shape of the book in force then
+
+    def on_tick(
+        self, t_ns: int, market: MarketState, weather: WeatherState | None, columns: Columns
+    ) -> None:
+        del weather
+        infos = []
+        for k, b in enumerate(market.brackets):
+            top = market.top(k)
+            if b.book is not None and not b.stale:
+                obs = book_levels(t_ns - 1, b.book, self.depth)
+            else:
+                obs = levels_from_top((top or _NO_TOP)._replace(t_ns=t_ns - 1))
+            self.states[k], _ = self.algorithm.update(self.states[k], obs, None)
+            infos.append(self.algorithm.update(self.states[k], Tick(t_ns, t_ns), None)[1])
+        nan = math.nan
+        columns["spread"] = [nan if i.spread_cc < 0 else i.spread_cc / 10_000 for i in infos]
+        for j, n in enumerate(self.params.depth_levels):
+            columns[f"bid_depth_{n}"] = [max(i.bid_depth_centi[j], 0) / 100 for i in infos]
+            columns[f"ask_depth_{n}"] = [max(i.ask_depth_centi[j], 0) / 100 for i in infos]
+        columns["hours_to_close"] = [infos[0].time_to_close_h] * len(infos)
+
+
+class LeadLagComponent:
+    """Adjacent-bracket lead/lag of mid changes; a pair ``(j, j+1)`` sits in bracket ``j``'s
+    row (``nan`` in the last): ``corr0``, ``lead_up``, ``lead_down``; per bracket
+    ``var_innovation`` and ``up_share``."""
+
+    name = "lead_lag"
+
+    def __init__(self, params: LeadLagParams, k: int) -> None:
+        self.algorithm = lead_lag(params, k)
+        self.state = self.algorithm.init(None)
+        self.pad = np.full(1, np.nan)
+
+    def on_event(self, ev: Event, k: int, market: MarketState) -> None:
+        del ev, k, market
+
+    def on_tick(
+        self, t_ns: int, market: MarketState, weather: WeatherState | None, columns: Columns
+    ) -> None:
+        del market, weather
+        self.state, info = self.algorithm.update(self.state, _mid(t_ns, columns), None)
+        for name in ("corr0", "lead_up", "lead_down"):
+            columns[name] = np.concatenate([getattr(info, name), self.pad])
+        columns["var_innovation"] = info.innovation
+        columns["up_share"] = info.up_share

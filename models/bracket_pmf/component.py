@@ -17,14 +17,31 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import numpy as np
+
 from kbayes.market.events import BookDelta, BookSnapshot, BookStatus, Event, Quote, Tick
 from kbayes.state import MarketState, WeatherState
+from kbayes.step import PackedAlgorithm
 from models.bracket_pmf.incremental import step_builder
 from models.bracket_pmf.live import live_pmf, live_ukf
 from models.bracket_pmf.params import BracketPMFParams
 from models.bracket_pmf.steps import DEFAULT_STEP_CONFIG, StepConfig
 
 _BOOK = (BookDelta, BookSnapshot, BookStatus)
+_LIVE: dict[tuple, PackedAlgorithm] = {}
+
+
+def _compiled(params: BracketPMFParams, k: int) -> PackedAlgorithm:
+    """The packed live step for ``(params, K)``, compiled once per process.
+
+    A season replays hundreds of ladders with the same parameters and a handful of ladder
+    sizes; compiling per ladder cost more (seconds) than replaying its day.
+    """
+    key = (k, *(np.asarray(v).dtype.str for v in params), *(float(v) for v in params))
+    live = _LIVE.get(key)
+    if live is None:
+        live = _LIVE[key] = live_ukf(params, k)
+    return live
 
 
 class UKFComponent:
@@ -42,7 +59,7 @@ class UKFComponent:
     ) -> None:
         self.builder = step_builder(tickers, close_ns, decisions_ns, config)
         self.state = self.builder.init(None)
-        self.live = live_ukf(params, len(tickers))
+        self.live = _compiled(params, len(tickers))
         self.carry = self.live.init
         self.pmf: list[float] = [math.nan] * len(tickers)
         self.n_steps = 0

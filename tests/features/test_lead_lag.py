@@ -76,19 +76,21 @@ def _pandas_ewm(y: np.ndarray, a: float) -> np.ndarray:
 
 
 def _oracle_corr(params: LeadLagParams, mid: np.ndarray) -> dict[str, np.ndarray]:
+    """pandas EWMs of each cross product and of its two squares on the product's own ticks."""
     a = ewm_weight("h", params.corr_halflife_ticks)
     x, x1 = _changes(mid)
-    var = _pandas_ewm(x * x, a)
-    den = var[:, :-1] * var[:, 1:]
 
-    def corr(y: np.ndarray) -> np.ndarray:
+    def corr(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+        both = ~(np.isnan(u) | np.isnan(v))
+        uu, vv = np.where(both, u * u, np.nan), np.where(both, v * v, np.nan)
+        den = _pandas_ewm(uu, a) * _pandas_ewm(vv, a)
         with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(den > 0, _pandas_ewm(y, a) / np.sqrt(den), np.nan)
+            return np.where(den > 0, _pandas_ewm(u * v, a) / np.sqrt(den), np.nan)
 
     return {
-        "corr0": corr(x[:, :-1] * x[:, 1:]),
-        "lead_up": corr(x[:, 1:] * x1[:, :-1]),
-        "lead_down": corr(x[:, :-1] * x1[:, 1:]),
+        "corr0": corr(x[:, :-1], x[:, 1:]),
+        "lead_up": corr(x[:, 1:], x1[:, :-1]),
+        "lead_down": corr(x[:, :-1], x1[:, 1:]),
     }
 
 
@@ -138,6 +140,8 @@ def _check(obs: GridObsBatch, n_var: int = 25) -> LeadLagBatch:
     _assert_close(online, lead_lag_batch(PARAMS, obs))
     for name, ref in _oracle_corr(PARAMS, obs.mid).items():
         _assert_close_one(getattr(online, name), ref, name)
+        got = getattr(online, name)
+        assert np.all(np.abs(got[np.isfinite(got)]) <= 1.0 + 1e-12), name  # a correlation
     _assert_close_one(online.up_share, _oracle_share(PARAMS, obs.mid), "up_share")
     cells = np.argwhere(~np.isnan(online.innovation))
     assert len(cells) > n_var
