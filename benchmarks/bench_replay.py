@@ -41,6 +41,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import jax
 import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -123,13 +124,17 @@ def time_decode(frames: list[bytes], loads) -> float:
 
 def season(store_path: str) -> tuple[float, int, int]:
     """Every real city-day with trades through the replay kind's pipeline: seconds."""
-    from experiments.replay import components, refs_with_trades
+    from experiments.replay import components as components_default
+    from experiments.replay import refs_with_trades
+
+    with jax.enable_x64(True):
+        components = components_default
     from kbayes.io.store import DuckDBStore
     from kbayes.runner.replay import ReplayParams, replay_events
 
     with DuckDBStore(store_path, read_only=True) as store:
         refs = refs_with_trades(store)
-        with tempfile.TemporaryDirectory() as out:
+        with tempfile.TemporaryDirectory() as out, jax.enable_x64(True):
             stats = replay_events(store, refs, components, Path(out), ReplayParams())
     return stats.seconds, len(refs), stats.n_events
 
@@ -144,8 +149,12 @@ def main(argv: list[str] | None = None) -> int:
     from experiments import replay as kind
     from kbayes.runner import TopColumns
 
-    feature_components = kind.feature_components
-    pipeline_components = kind.components
+    # Every feature of the replay kind, Hawkes intensities included (a symmetric model: the
+    # cost does not depend on the fitted values), then the same plus the bracket UKF.
+    every = {"hawkes": {"mu": 0.05, "alpha": 0.3, "beta": 1.0}}
+    feature_components = kind.component_factory(features=every, tick_s=10.0)
+    with jax.enable_x64(True):
+        pipeline_components = kind.component_factory(ukf={}, features=every, tick_s=10.0)
 
     def top_only(s):
         return [TopColumns()]
@@ -165,7 +174,8 @@ def main(argv: list[str] | None = None) -> int:
         replay_s, n_ev, n_ticks = time_replay(tape, comps)
         print(f"replay        {n_ev / replay_s:12,.0f} events/s ({n_ev:,} events, {n_ticks:,} "
               f"ticks, {replay_s:.1f} s)")  # fmt: skip
-        pipe_s, n_ev2, _ = time_replay(tape, pipeline_components)
+        with jax.enable_x64(True):
+            pipe_s, n_ev2, _ = time_replay(tape, pipeline_components)
         print(f"pipeline      {n_ev2 / pipe_s:12,.0f} events/s ({pipe_s:.1f} s)")
     line = (
         f"replay_events_per_s={n_ev / replay_s:.0f} replay_cost_vs_json={replay_s / json_s:.2f} "

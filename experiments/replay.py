@@ -175,8 +175,10 @@ def component_factory(
             if spec.midpoints:
                 out.append(ladder_component(LadderParams(spec.midpoints, ewm), k))
         if hawkes["mu"] > 0:
-            out.append(HawkesComponent(symmetric_hawkes(k, **hawkes), spec.tickers,
-                                       spec.start_ns))  # fmt: skip
+            # The model's time origin two days before the first tick: every print of the
+            # warm-up excites the intensity the first tick reads.
+            origin = spec.start_ns - 48 * 3600 * NS_PER_S
+            out.append(HawkesComponent(symmetric_hawkes(k, **hawkes), spec.tickers, origin))
         if params is not None:
             decisions = decision_instants(spec, decision_times)
             out.append(UKFComponent(spec.tickers, spec.day_end_ns, params, decisions))

@@ -13,6 +13,7 @@ per-subscription ``seq`` check is :mod:`kbayes.io.kalshi.seq`.
 from __future__ import annotations
 
 import dataclasses
+import heapq
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from enum import StrEnum
@@ -224,7 +225,10 @@ class OrderBook:
     def levels(self, side: Side | str, n: int | None = None) -> list[Level]:
         """Bid levels of one side, best (highest price) first; the top ``n`` when given."""
         bids = self.bids(side)
-        prices = sorted(bids, reverse=True)[:n]
+        if n is not None and n < len(bids) // 4:  # a few of many: a heap, not a full sort
+            prices = heapq.nlargest(n, bids)
+        else:
+            prices = sorted(bids, reverse=True)[:n]
         return [Level(p, bids[p]) for p in prices]
 
     def ask_levels(self, side: Side | str, n: int | None = None) -> list[Level]:

@@ -237,18 +237,30 @@ class FlowComponent:
         self.algorithm = flow(params)
         self.params = params
         self.states = [self.algorithm.init(None) for _ in range(k)]
+        self.last_ns = [None] * k  # time of each bracket's last print
+        self.horizon_ns = round(max(*params.windows_s, *params.volume_windows_s) * 1e9)
+        self.quiet = self.algorithm.update(self.algorithm.init(None), Tick(0, 0), None)[1]
 
     def on_event(self, ev: Event, k: int, market: MarketState) -> None:
         del market
         if type(ev) is TradePrint:
             self.states[k], _ = self.algorithm.update(self.states[k], ev, None)
+            last = self.last_ns[k]
+            self.last_ns[k] = ev.ts_ns if last is None else max(last, ev.ts_ns)
 
     def on_tick(
         self, t_ns: int, market: MarketState, weather: WeatherState | None, columns: Columns
     ) -> None:
         del market, weather
         tick = Tick(t_ns, t_ns)
-        infos = [self.algorithm.update(s, tick, None)[1] for s in self.states]
+        # A bracket whose last print is older than every window has all-zero sums: the read
+        # of an empty log, without walking the state's log.
+        infos = [
+            self.quiet
+            if last is None or t_ns - last > self.horizon_ns
+            else self.algorithm.update(s, tick, None)[1]
+            for s, last in zip(self.states, self.last_ns, strict=True)
+        ]
         for i, w in enumerate(self.params.windows_s):
             columns[f"buy_{w:g}s"] = [info.buy_centi[i] / 100 for info in infos]
             columns[f"sell_{w:g}s"] = [info.sell_centi[i] / 100 for info in infos]
@@ -265,10 +277,15 @@ class HawkesComponent:
     def __init__(self, params: HawkesParams, tickers: Sequence[str], origin_ns: int) -> None:
         self.algorithm = hawkes_intensity(params, tickers, origin_ns)
         self.state = self.algorithm.init(None)
+        self.origin_ns = origin_ns
+        self.before_origin = 0  # prints before the model's window (they excite nothing)
 
     def on_event(self, ev: Event, k: int, market: MarketState) -> None:
         del k, market
         if type(ev) is TradePrint:
+            if ev.ts_ns < self.origin_ns:
+                self.before_origin += 1
+                return
             self.state, _ = self.algorithm.update(self.state, ev, None)
 
     def on_tick(
@@ -293,6 +310,7 @@ class BookShapeComponent:
         self.params = params
         self.states = [self.algorithm.init(None) for _ in range(k)]
         self.depth = max(params.depth_levels)
+        self.seen: list[tuple[int, bool] | None] = [None] * k  # book version last fed
 
     def on_event(self, ev: Event, k: int, market: MarketState) -> None:
         del ev, k, market  # read at ticks: the shape of the book in force then
@@ -303,12 +321,17 @@ class BookShapeComponent:
         del weather
         infos = []
         for k, b in enumerate(market.brackets):
-            top = market.top(k)
-            if b.book is not None and not b.stale:
-                obs = book_levels(t_ns - 1, b.book, self.depth)
-            else:
-                obs = levels_from_top((top or _NO_TOP)._replace(t_ns=t_ns - 1))
-            self.states[k], _ = self.algorithm.update(self.states[k], obs, None)
+            # Every book event (delta, snapshot, status, quote) stamps top_ns: an unchanged
+            # version is the book already fed, whose shape the state holds.
+            version = (b.top_ns, b.stale)
+            if version != self.seen[k]:
+                self.seen[k] = version
+                if b.book is not None and not b.stale:
+                    obs = book_levels(t_ns - 1, b.book, self.depth)
+                else:
+                    top = market.top(k)
+                    obs = levels_from_top((top or _NO_TOP)._replace(t_ns=t_ns - 1))
+                self.states[k], _ = self.algorithm.update(self.states[k], obs, None)
             infos.append(self.algorithm.update(self.states[k], Tick(t_ns, t_ns), None)[1])
         nan = math.nan
         columns["spread"] = [nan if i.spread_cc < 0 else i.spread_cc / 10_000 for i in infos]

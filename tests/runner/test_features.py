@@ -15,10 +15,12 @@ import pytest
 
 from experiments.replay import DEFAULTS, component_factory
 from kbayes.features.cusum import CusumParams, SeriesObsBatch, cusum_batch
+from kbayes.features.flow import FlowParams, flow_batch, trade_arrays
 from kbayes.features.kinematics import EwmParams, GridObsBatch, ewm_kinematics_batch
 from kbayes.features.ladder_shape import LadderObsBatch, LadderParams, ladder_shape_batch
 from kbayes.features.savgol import SavgolParams, savgol_kinematics_batch
 from kbayes.io.store import DuckDBStore
+from kbayes.market.events import TradePrint
 from kbayes.runner.replay import EventRef, ReplayParams, replay_events
 from kbayes.sim import SimConfig, simulate_to_store
 
@@ -38,8 +40,9 @@ def table(tmp_path_factory) -> tuple[pd.DataFrame, EventRef]:
     out = tmp_path_factory.mktemp("replay")
     build = component_factory(tick_s=TICK_S)
     stats = replay_events(store, [ref], build, out, ReplayParams(tick_s=TICK_S))
+    trades = store.query(f"SELECT * FROM trades WHERE event_ticker = '{ref.event_ticker}'")
     store.close()
-    return pd.read_parquet(stats.paths[0]), ref
+    return pd.read_parquet(stats.paths[0]), ref, trades
 
 
 def _close(got: np.ndarray, want: np.ndarray) -> None:
@@ -53,7 +56,7 @@ def _grid(df: pd.DataFrame, k: int, column: str) -> np.ndarray:
 
 
 def test_kinematics_columns_equal_the_batch_twins(table) -> None:
-    df, ref = table
+    df, ref, _ = table
     k = len(ref.tickers)
     t = df["t"].astype("int64").to_numpy().reshape(-1, k)[:, 0]
     mid = _grid(df, k, "mid")
@@ -77,3 +80,28 @@ def test_kinematics_columns_equal_the_batch_twins(table) -> None:
     )
     _close(_grid(df, k, "rel_accel_mean"), lad.rel_accel_mean)
     _close(_grid(df, k, "centre")[:, 0], lad.centre)
+
+
+def test_flow_columns_equal_the_batch_twin_over_the_stored_trades(table) -> None:
+    df, ref, trades = table
+    k = len(ref.tickers)
+    t = df["t"].astype("int64").to_numpy().reshape(-1, k)[:, 0]
+    f = DEFAULTS["features"]["flow"]
+    params = FlowParams(tuple(f["windows_s"]), tuple(f["volume_windows_s"]))
+    ts = pd.DatetimeIndex(pd.to_datetime(trades["ts"], utc=True)).as_unit("ns").asi8
+    assert len(trades) > 20
+    for j, ticker in enumerate(ref.tickers):
+        mine = trades["ticker"].to_numpy() == ticker
+        prints = sorted(
+            TradePrint(int(a), int(a), ticker, int(p), int(c), str(s))
+            for a, p, c, s in zip(ts[mine], trades["yes_price_cc"][mine],
+                                  trades["count_centi"][mine], trades["taker_side"][mine],
+                                  strict=True)
+        )  # fmt: skip
+        batch = flow_batch(params, trade_arrays(prints), t)
+        for i, w in enumerate(params.windows_s):
+            got = _grid(df, k, f"buy_{w:g}s")[:, j]
+            np.testing.assert_array_equal(got, batch.buy_centi[:, i] / 100)
+        for i, w in enumerate(params.volume_windows_s):
+            got = _grid(df, k, f"volume_{w:g}s")[:, j]
+            np.testing.assert_array_equal(got, batch.volume_centi[:, i] / 100)
