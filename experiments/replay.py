@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
+from experiments.replay_plot import plot_event_day
 from kbayes.experiment.config import DecisionTime
 from kbayes.experiment.context import RunContext
 from kbayes.experiment.errors import ConfigError
@@ -65,11 +66,12 @@ DEFAULTS = {
     "tail_hours": 0.0,
     "warmup_hours": 24.0,
     "events": [],  # event tickers to replay (empty: every event of the config)
+    "plot": [],  # events to plot (empty: the first replayed one)
     "tape": "",  # a recorder tape folder replayed besides the store's market tables
     "features": {
         "ewm": {"velocity_halflife_s": 60.0, "acceleration_halflife_s": 120.0},
         "savgol": {"window": 13, "order": 2},
-        "cusum_mid": {"threshold": 0.05, "drift": 0.005},
+        "cusum_price": {"threshold": 0.05, "drift": 0.005},
         "cusum_imbalance": {"threshold": 2.0, "drift": 0.1, "halflife_s": 300.0},
         "ofi": {"windows_s": [10.0, 30.0, 60.0]},
         "flow": {"windows_s": [5.0, 15.0, 60.0], "volume_windows_s": [600.0, 1200.0]},
@@ -147,7 +149,7 @@ def component_factory(
     params = None if ukf is None else default_params(**ukf)
     ewm = EwmParams(**f["ewm"])
     sg = SavgolParams(int(f["savgol"]["window"]), int(f["savgol"]["order"]), float(tick_s))
-    cus = CusumParams(**f["cusum_mid"], difference=True)
+    cus = CusumParams(**f["cusum_price"], difference=True)
 
     imb = CusumParams(**f["cusum_imbalance"], reference="ewm")
     ofi_p = OfiParams(tuple(f["ofi"]["windows_s"]))
@@ -167,7 +169,7 @@ def component_factory(
             FlowComponent(flow_p, k),
             ewm_component(ewm, k),
             savgol_component(sg, k),
-            cusum_component(cus, k, "mid", "cusum_mid"),
+            cusum_component(cus, k, "price", "cusum_price"),
             candle_component(spec.tickers),
         ]  # fmt: skip
         if k >= 2:
@@ -319,6 +321,13 @@ def run(ctx: RunContext) -> pd.DataFrame:
                 progress=progress,
             )
     ctx.timings["replay"] = stats.seconds
+    for ev in ctx.params["plot"] or [r.event_ticker for r in refs[:1]]:
+        table = ctx.out_dir / "features" / f"{ev}.parquet"
+        if not table.is_file():
+            raise ConfigError(f"params.plot: {ev!r} was not replayed")
+        name = f"day_{ev}.png"
+        plot_event_day(pd.read_parquet(table), ctx.out_dir / name, f"{ev}: replayed tick table")
+        ctx.add_plot(name)
     rate = stats.n_events / stats.seconds if stats.seconds else 0.0
     ctx.note(
         f"replayed {stats.n_events:,} events ({stats.n_ticks:,} ticks) of {len(refs)} "

@@ -42,8 +42,9 @@ class Component(Protocol):
 class TopColumns:
     """The top of book as columns: ``bid``, ``ask``, ``mid``, ``microprice`` (probability
     units, ``nan`` when missing), ``bid_size``, ``ask_size`` (contracts), ``stale`` (1.0 when
-    the book is out of sync), ``last`` (last trade price) and ``volume`` / ``trades`` in the
-    tick's bin (since the previous tick)."""
+    the book is out of sync), ``last`` (last trade price), ``price`` (the mid, else the last
+    trade: the price the kinematics read, as the bracket UKF observes a bracket without a
+    two-sided book) and ``volume`` / ``trades`` in the tick's bin (since the previous tick)."""
 
     name = "top"
 
@@ -79,7 +80,9 @@ class TopColumns:
             mid.append(top.mid)
             micro.append(top.microprice)
         volume, trades = market.roll_bins()
+        price = [m if m == m else lt for m, lt in zip(mid, last, strict=True)]  # nan != nan
         columns.update(
+            price=price,
             bid=bid, ask=ask, mid=mid, microprice=micro, last=last, bid_size=bsz,
             ask_size=asz, stale=stale, volume=volume, trades=trades,
         )  # fmt: skip

@@ -1,7 +1,8 @@
 """Features (:mod:`kbayes.features`) as runner components: small adapters, no numerics.
 
 A grid feature is stepped once per tick on an observation built from the columns already
-written by earlier components (``mid`` from :class:`~kbayes.runner.components.TopColumns`,
+written by earlier components (``price`` from :class:`~kbayes.runner.components.TopColumns`:
+the mid, or the last trade where no two-sided book is known, as the bracket UKF reads it;
 ``ewm_acceleration`` from the EWM kinematics, ...); its info fields become columns. An
 event feature is stepped on the events it reads and its state is read at each tick. The
 online step here is exactly the function the feature's batch twin is tested equal to, so
@@ -106,7 +107,7 @@ class EventStep:
 
 
 def _mid(t_ns: int, columns: Columns) -> GridObs:
-    return GridObs(t_ns, np.asarray(columns["mid"], dtype=float))
+    return GridObs(t_ns, np.asarray(columns["price"], dtype=float))
 
 
 def ewm_component(params: EwmParams, k: int) -> GridStep:
@@ -136,7 +137,7 @@ def ladder_component(params: LadderParams, k: int, acceleration: str = "ewm_acce
     def obs(t_ns: int, columns: Columns) -> LadderObs:
         return LadderObs(
             t_ns,
-            np.asarray(columns["mid"], dtype=float),
+            np.asarray(columns["price"], dtype=float),
             np.asarray(columns[acceleration], dtype=float),
         )
 
@@ -167,14 +168,44 @@ def cusum_component(params: CusumParams, k: int, column: str, name: str) -> Grid
     )
 
 
-def candle_component(tickers: Sequence[str]) -> EventStep:
-    """Close-location value of each bracket's last candle: ``clv``."""
-    return EventStep(
-        "candles",
-        candle_location(tickers),
-        (Candle,),
-        lambda state, t_ns: {"clv": state.clv},
-    )
+class CandleComponent:
+    """Close-location value of each bracket's last candle: ``clv``.
+
+    A stored candle that contradicts itself (a close outside its low-high range, which some
+    recorded OHLC feeds contain) is not a number to carry: that bracket's CLV becomes
+    ``nan`` until its next good candle, and :attr:`bad` counts them.
+    """
+
+    name = "candles"
+
+    def __init__(self, tickers: Sequence[str]) -> None:
+        self.algorithm = candle_location(tickers)
+        self.state = self.algorithm.init(None)
+        self.index = {t: k for k, t in enumerate(tickers)}
+        self.bad = 0
+
+    def on_event(self, ev: Event, k: int, market: MarketState) -> None:
+        del market
+        if type(ev) is not Candle:
+            return
+        try:
+            self.state, _ = self.algorithm.update(self.state, ev, None)
+        except ValueError:
+            self.bad += 1
+            clv = self.state.clv.copy()
+            clv[k] = np.nan
+            self.state = self.state._replace(clv=clv)
+
+    def on_tick(
+        self, t_ns: int, market: MarketState, weather: WeatherState | None, columns: Columns
+    ) -> None:
+        del t_ns, market, weather
+        columns["clv"] = self.state.clv
+
+
+def candle_component(tickers: Sequence[str]) -> CandleComponent:
+    """:class:`CandleComponent` of a ladder."""
+    return CandleComponent(tickers)
 
 
 _BOOK_EVENTS = (BookDelta, BookSnapshot, BookStatus, Quote)
@@ -186,8 +217,8 @@ class OfiComponent:
 
     Each bracket's OFI step is fed the state's top of book after every book event that
     changed it (an unchanged top adds exactly 0 to OFI); a stale book restarts the bracket's
-    step (OFI across a gap would count the resync as flow). Columns ``ofi_<w>s`` (contracts)
-    and ``queue_imbalance``.
+    step (OFI across a gap would count the resync as flow), and so does a quote without its
+    sizes. Columns ``ofi_<w>s`` (contracts) and ``queue_imbalance``.
     """
 
     name = "ofi"
@@ -202,6 +233,11 @@ class OfiComponent:
         if type(ev) not in _BOOK_EVENTS:
             return
         top = market.top(k)
+        if top is not None and (
+            (top.bid_cc >= 0 and top.bid_size_centi <= 0)
+            or (top.ask_cc >= 0 and top.ask_size_centi <= 0)
+        ):
+            top = None  # a quote without its sizes (some stored logs): no queue to count
         if top is None:  # stale or unknown: the next fresh top starts a new OFI
             if self.last[k] is not None:
                 self.states[k] = self.algorithm.init(None)
@@ -218,10 +254,16 @@ class OfiComponent:
     ) -> None:
         del market, weather
         tick = Tick(t_ns, t_ns)
-        infos = [self.algorithm.update(s, tick, None)[1] for s in self.states]
+        # A bracket with no usable top (never quoted with sizes, stale) has no OFI: nan,
+        # not the 0 of an empty window.
+        infos = [
+            None if last is None else self.algorithm.update(s, tick, None)[1]
+            for s, last in zip(self.states, self.last, strict=True)
+        ]
+        nan = math.nan
         for i, w in enumerate(self.windows):
-            columns[f"ofi_{w:g}s"] = [info.ofi[i] / 100 for info in infos]
-        columns["queue_imbalance"] = [info.queue_imbalance for info in infos]
+            columns[f"ofi_{w:g}s"] = [nan if f is None else f.ofi[i] / 100 for f in infos]
+        columns["queue_imbalance"] = [nan if f is None else f.queue_imbalance for f in infos]
 
 
 class FlowComponent:
@@ -329,12 +371,20 @@ class BookShapeComponent:
                 if b.book is not None and not b.stale:
                     obs = book_levels(t_ns - 1, b.book, self.depth)
                 else:
-                    top = market.top(k)
-                    obs = levels_from_top((top or _NO_TOP)._replace(t_ns=t_ns - 1))
+                    top = market.top(k) or _NO_TOP
+                    if (top.bid_cc >= 0 and top.bid_size_centi <= 0) or (
+                        top.ask_cc >= 0 and top.ask_size_centi <= 0
+                    ):  # a quote without its sizes: no depth (the spread is set below)
+                        top = _NO_TOP
+                    obs = levels_from_top(top._replace(t_ns=t_ns - 1))
                 self.states[k], _ = self.algorithm.update(self.states[k], obs, None)
             infos.append(self.algorithm.update(self.states[k], Tick(t_ns, t_ns), None)[1])
         nan = math.nan
-        columns["spread"] = [nan if i.spread_cc < 0 else i.spread_cc / 10_000 for i in infos]
+        spread = [nan if i.spread_cc < 0 else i.spread_cc / 10_000 for i in infos]
+        for k, top in enumerate(market.top(k) for k in range(len(infos))):
+            if spread[k] != spread[k] and top is not None and top.two_sided:
+                spread[k] = (top.ask_cc - top.bid_cc) / 10_000  # a quote without sizes
+        columns["spread"] = spread
         for j, n in enumerate(self.params.depth_levels):
             columns[f"bid_depth_{n}"] = [max(i.bid_depth_centi[j], 0) / 100 for i in infos]
             columns[f"ask_depth_{n}"] = [max(i.ask_depth_centi[j], 0) / 100 for i in infos]

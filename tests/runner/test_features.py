@@ -59,7 +59,7 @@ def test_kinematics_columns_equal_the_batch_twins(table) -> None:
     df, ref, _ = table
     k = len(ref.tickers)
     t = df["t"].astype("int64").to_numpy().reshape(-1, k)[:, 0]
-    mid = _grid(df, k, "mid")
+    mid = _grid(df, k, "price")
     assert np.isfinite(mid).mean() > 0.5  # a real test: most ticks have a price
     f = DEFAULTS["features"]
     ewm = ewm_kinematics_batch(EwmParams(**f["ewm"]), GridObsBatch(t, mid))
@@ -69,11 +69,11 @@ def test_kinematics_columns_equal_the_batch_twins(table) -> None:
         SavgolParams(f["savgol"]["window"], f["savgol"]["order"], TICK_S), GridObsBatch(t, mid)
     )
     _close(_grid(df, k, "sg_velocity"), sg.velocity)
-    cus = cusum_batch(CusumParams(**f["cusum_mid"], difference=True), SeriesObsBatch(t, mid))
+    cus = cusum_batch(CusumParams(**f["cusum_price"], difference=True), SeriesObsBatch(t, mid))
     # Bit-equal (the batch runs the same recursion): half-cent mids put the statistic exactly
     # on round thresholds, where any rounding difference would flip an alarm.
-    np.testing.assert_array_equal(_grid(df, k, "cusum_mid_alarm"), cus.alarm)
-    np.testing.assert_array_equal(_grid(df, k, "cusum_mid_pos"), cus.s_pos)
+    np.testing.assert_array_equal(_grid(df, k, "cusum_price_alarm"), cus.alarm)
+    np.testing.assert_array_equal(_grid(df, k, "cusum_price_pos"), cus.s_pos)
     lad = ladder_shape_batch(
         LadderParams(ref.midpoints, EwmParams(**f["ewm"])),
         LadderObsBatch(t, mid, _grid(df, k, "ewm_acceleration")),
