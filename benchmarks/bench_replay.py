@@ -122,20 +122,17 @@ def time_decode(frames: list[bytes], loads) -> float:
     return time.perf_counter() - t0
 
 
-def season(store_path: str) -> tuple[float, int, int]:
+def season(store_path: str, tick_s: float) -> tuple[float, int, int]:
     """Every real city-day with trades through the replay kind's pipeline: seconds."""
-    from experiments.replay import components as components_default
-    from experiments.replay import refs_with_trades
-
-    with jax.enable_x64(True):
-        components = components_default
+    from experiments.replay import component_factory, refs_with_trades
     from kbayes.io.store import DuckDBStore
     from kbayes.runner.replay import ReplayParams, replay_events
 
     with DuckDBStore(store_path, read_only=True) as store:
         refs = refs_with_trades(store)
         with tempfile.TemporaryDirectory() as out, jax.enable_x64(True):
-            stats = replay_events(store, refs, components, Path(out), ReplayParams())
+            build = component_factory(ukf={}, tick_s=tick_s)
+            stats = replay_events(store, refs, build, Path(out), ReplayParams(tick_s=tick_s))
     return stats.seconds, len(refs), stats.n_events
 
 
@@ -145,6 +142,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--features", choices=("top", "all"), default="all",
                     help="components: the top of book only, or the replay kind's")  # fmt: skip
     ap.add_argument("--season", metavar="STORE", help="also replay every real city-day")
+    ap.add_argument(
+        "--season-tick-s", type=float, default=10.0, help="the season's tick grid (seconds)"
+    )
     args = ap.parse_args(argv)
     from experiments import replay as kind
     from kbayes.runner import TopColumns
@@ -183,9 +183,10 @@ def main(argv: list[str] | None = None) -> int:
         f"pipeline_events_per_s={n_ev2 / pipe_s:.0f}"
     )
     if args.season:
-        season_s, n_days, n_season = season(args.season)
-        print(f"season        {n_days} city-days, {n_season:,} events in {season_s:.1f} s")
-        line += f" season_s={season_s:.1f}"
+        season_s, n_days, n_season = season(args.season, args.season_tick_s)
+        print(f"season        {n_days} city-days, {n_season:,} events in {season_s:.1f} s "
+              f"({args.season_tick_s:g} s ticks)")  # fmt: skip
+        line += f" season_s={season_s:.1f} season_tick_s={args.season_tick_s:g}"
     print(line)
     return 0
 
