@@ -10,7 +10,10 @@ the kind's forecasts, scored like every other kind's:
   two-sided top at that tick makes the row missing: counted in a note, never filled);
 * ``ukf``: the bracket UKF's filtered PMF (:class:`~models.bracket_pmf.component.
   UKFComponent`), stepped at every bin with market activity and at every decision time, so
-  at a decision it is the ``bracket_pmf`` kind's PMF for the same parameters and data.
+  at a decision it is the ``bracket_pmf`` kind's PMF for the same parameters and data;
+* ``ukf_cal``: ``ukf`` PMF through a temperature map fitted on the training events' decision
+  PMFs (the training days are replayed first; the map is applied to the stream of the
+  others, so it exists out of sample only).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import pandas as pd
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
 from experiments.replay_plot import plot_event_day
+from kbayes.calibration.temperature import TemperatureParams, fit_temperature_multiclass
 from kbayes.experiment.config import DecisionTime
 from kbayes.experiment.context import RunContext
 from kbayes.experiment.errors import ConfigError
@@ -42,6 +46,7 @@ from kbayes.io.sources import SourceLags
 from kbayes.io.store import Store
 from kbayes.market.events import NS_PER_S, utc_to_ns
 from kbayes.pointprocess.params import HawkesParams
+from kbayes.runner.calibrated import CalibratedPMF
 from kbayes.runner.components import Component, TopColumns, WeatherColumns
 from kbayes.runner.features import (
     BookShapeComponent,
@@ -56,9 +61,11 @@ from kbayes.runner.features import (
     savgol_component,
 )
 from kbayes.runner.pipeline import LadderSpec
-from kbayes.runner.replay import EventRef, ReplayParams, replay_events
+from kbayes.runner.replay import EventRef, ReplayParams, ReplayStats, replay_events
 from models.bracket_pmf.component import UKFComponent
 from models.bracket_pmf.params import default_params
+
+MIN_CALIBRATION_ROWS = 5  # decision PMFs of training events needed to fit the stream's map
 
 DEFAULTS = {
     "tick_s": 10.0,
@@ -234,8 +241,23 @@ def refs_with_trades(store: Store) -> list[EventRef]:
     ]
 
 
-def _forecasts(ctx: RunContext, refs: list[EventRef]) -> pd.DataFrame:
-    rows, missing = [], {"market_mid": 0, "ukf": 0}
+def fit_stream_calibration(ctx: RunContext, train: list[EventRef]) -> TemperatureParams | None:
+    """The temperature map of the UKF's PMF, fitted on training events' decision PMFs only."""
+    f = _forecasts(ctx, train, quiet=True)
+    f = f[f["model"] == "ukf"]
+    if len(f) < MIN_CALIBRATION_ROWS:
+        ctx.note(f"ukf_cal: {len(f)} training decision PMFs (< {MIN_CALIBRATION_ROWS}): no map")
+        return None
+    outcome = {e.event_ticker: e.outcome for e in ctx.data.events if e.split == "train"}
+    params, _ = fit_temperature_multiclass(
+        list(f["probs"]), np.array([outcome[e] for e in f["event_ticker"]])
+    )
+    ctx.note(f"ukf_cal: temperature {params.temperature:.4f} fitted on {len(f)} training PMFs")
+    return params
+
+
+def _forecasts(ctx: RunContext, refs: list[EventRef], quiet: bool = False) -> pd.DataFrame:
+    rows, missing = [], {"market_mid": 0, "ukf": 0, "ukf_cal": 0}
     events = {e.event_ticker: e for e in ctx.data.events}
     for ref in refs:
         path = ctx.out_dir / "features" / f"{ref.event_ticker}.parquet"
@@ -247,6 +269,8 @@ def _forecasts(ctx: RunContext, refs: list[EventRef]) -> pd.DataFrame:
         models = {"market_mid": df["mid"].to_numpy().reshape(-1, k_num)}
         if "pmf" in df:
             models["ukf"] = df["pmf"].to_numpy().reshape(-1, k_num)
+        if "pmf_cal" in df:
+            models["ukf_cal"] = df["pmf_cal"].to_numpy().reshape(-1, k_num)
         e = events[ref.event_ticker]
         for d in ctx.config.decision_times:
             at = utc_to_ns(d.instant(e.city, e.date))
@@ -261,7 +285,7 @@ def _forecasts(ctx: RunContext, refs: list[EventRef]) -> pd.DataFrame:
                     continue
                 rows.append((model, d.label, ref.event_ticker, p / p.sum()))
     for model, n in missing.items():
-        if n:
+        if n and not quiet:
             ctx.note(
                 f"{model}: {n} (event, decision time) rows without a full PMF at that tick "
                 "(no two-sided ladder, no UKF step yet, or outside the tick range): not scored"
@@ -304,22 +328,45 @@ def run(ctx: RunContext) -> pd.DataFrame:
             bar.update(task, completed=done, total=total, description=event)
 
         ukf = dict(ctx.params["ukf"])
+        use_ukf = ukf.pop("enabled")
+        split = {e.event_ticker: e.split for e in ctx.data.events}
+        train = [r for r in refs if split[r.event_ticker] == "train"]
+        rest = [r for r in refs if split[r.event_ticker] != "train"]
+        tape_path = None if tape is None else Path(tape)
         with jax.enable_x64(True):  # the UKF in float64, as the bracket_pmf kind runs it
             build = component_factory(
-                ctx.config.decision_times,
-                ukf if ukf.pop("enabled") else None,
-                ctx.params["features"],
+                ctx.config.decision_times, ukf if use_ukf else None, ctx.params["features"],
                 params.tick_s,
-            )
-            stats = replay_events(
-                ctx.data.store,
-                refs,
-                build,
-                ctx.out_dir,
-                params,
-                tape=None if tape is None else Path(tape),
+            )  # fmt: skip
+            # Training days first: the calibration map of the UKF's PMF stream is fitted on
+            # their decision-time PMFs only, then applied tick by tick to the other days.
+            first = replay_events(
+                ctx.data.store, train, build, ctx.out_dir, params, tape=tape_path,
                 progress=progress,
-            )
+            )  # fmt: skip
+            intents = [pd.read_parquet(ctx.out_dir / "intents.parquet")]
+            cal = fit_stream_calibration(ctx, train) if use_ukf else None
+            if cal is not None:
+                ctx.fitted["ukf_temperature"] = cal.temperature
+
+                def build_rest(spec: LadderSpec) -> list[Component]:
+                    return [*build(spec), CalibratedPMF(cal)]
+            else:
+                build_rest = build
+
+            def progress_rest(event: str, done: int, total: int) -> None:
+                progress(event, len(train) + done, len(refs))
+
+            second = replay_events(
+                ctx.data.store, rest, build_rest, ctx.out_dir, params, tape=tape_path,
+                progress=progress_rest,
+            )  # fmt: skip
+            intents.append(pd.read_parquet(ctx.out_dir / "intents.parquet"))
+            pd.concat(intents, ignore_index=True).to_parquet(ctx.out_dir / "intents.parquet")
+    stats = ReplayStats(
+        first.n_events + second.n_events, first.n_ticks + second.n_ticks,
+        first.seconds + second.seconds, first.paths + second.paths,
+    )  # fmt: skip
     ctx.timings["replay"] = stats.seconds
     for ev in ctx.params["plot"] or [r.event_ticker for r in refs[:1]]:
         table = ctx.out_dir / "features" / f"{ev}.parquet"
