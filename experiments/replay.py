@@ -32,6 +32,7 @@ from experiments.replay_plot import plot_event_day
 from kbayes.calibration.temperature import TemperatureParams, fit_temperature_multiclass
 from kbayes.experiment.config import DecisionTime
 from kbayes.experiment.context import RunContext
+from kbayes.experiment.data import EventDay
 from kbayes.experiment.errors import ConfigError
 from kbayes.experiment.registry import ExperimentKind, register_kind
 from kbayes.features.book_shape import BookShapeParams
@@ -221,6 +222,17 @@ components = component_factory(ukf={})
 """Every component of a ladder with the default UKF and no decision times (benchmarks)."""
 
 
+def event_ref(e: EventDay) -> EventRef:
+    """What the runner needs of a scorable event: ladder, city, date, bracket midpoints."""
+    return EventRef(
+        e.event_ticker,
+        tuple(e.ladder.tickers),
+        e.city,
+        e.date,
+        tuple(float(x) for x in e.ladder.midpoints()),
+    )
+
+
 def refs_with_trades(store: Store) -> list[EventRef]:
     """Every event (city-day) of the store with at least one trade, ladders in bracket order."""
     from kbayes.experiment.data import load_events
@@ -228,17 +240,7 @@ def refs_with_trades(store: Store) -> list[EventRef]:
     far = dt.date(2100, 1, 1)
     data = load_events(store, far, far + dt.timedelta(days=1))
     traded = set(store.query("SELECT DISTINCT event_ticker FROM trades")["event_ticker"])
-    return [
-        EventRef(
-            e.event_ticker,
-            tuple(e.ladder.tickers),
-            e.city,
-            e.date,
-            tuple(float(x) for x in e.ladder.midpoints()),
-        )
-        for e in data.events
-        if e.event_ticker in traded
-    ]
+    return [event_ref(e) for e in data.events if e.event_ticker in traded]
 
 
 def fit_stream_calibration(ctx: RunContext, train: list[EventRef]) -> TemperatureParams | None:
@@ -300,17 +302,7 @@ def run(ctx: RunContext) -> pd.DataFrame:
     unknown = wanted - {e.event_ticker for e in ctx.data.events}
     if unknown:
         raise ConfigError(f"params.events: {sorted(unknown)} are not events of this config")
-    refs = [
-        EventRef(
-            e.event_ticker,
-            tuple(e.ladder.tickers),
-            e.city,
-            e.date,
-            tuple(float(x) for x in e.ladder.midpoints()),
-        )
-        for e in ctx.data.events
-        if not wanted or e.event_ticker in wanted
-    ]
+    refs = [event_ref(e) for e in ctx.data.events if not wanted or e.event_ticker in wanted]
     tape = ctx.params["tape"] or None
     if tape is not None and not Path(tape).exists():
         raise ConfigError(f"params.tape: {tape!r} does not exist")
