@@ -22,17 +22,15 @@ from kbayes.market.events import (
     TradePrint,
     WeatherObs,
 )
-from kbayes.sim import SimConfig, simulate_to_store
 from kbayes.state import MarketState
+from tests.sim_store import simulated_store
 
 DAY = dt.date(2025, 1, 6)
 
 
 @pytest.fixture(scope="module")
 def sim_store():
-    store = DuckDBStore(":memory:")
-    simulate_to_store(store, SimConfig(start=DAY, n_days=1, cities=("NY",), n_mc=16,
-                                       n_prior_years=0, seed=4))  # fmt: skip
+    store = simulated_store(1, 4)
     yield store
     store.close()
 

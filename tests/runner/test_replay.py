@@ -15,16 +15,14 @@ from kbayes.market.events import NS_PER_S, Quote, TradePrint
 from kbayes.runner import FrameSink, LadderPipeline, LadderSpec, Runner, TopColumns
 from kbayes.runner.components import WeatherColumns
 from kbayes.runner.replay import EventRef, ReplayParams, replay_events
-from kbayes.sim import SimConfig, simulate_to_store
+from tests.sim_store import simulated_store
 
 DAY = dt.date(2025, 1, 6)
 
 
 @pytest.fixture(scope="module")
 def sim_store():
-    store = DuckDBStore(":memory:")
-    simulate_to_store(store, SimConfig(start=DAY, n_days=2, cities=("NY",), n_mc=16,
-                                       n_prior_years=0, seed=11))  # fmt: skip
+    store = simulated_store(2, 11)
     yield store
     store.close()
 

@@ -9,16 +9,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kbayes.io.store import DuckDBStore
 from kbayes.market.cities import city_of
 from kbayes.market.events import utc_to_ns
 from kbayes.runner import LadderSpec, TopColumns
 from kbayes.runner.replay import EventRef, ReplayParams, replay_events
-from kbayes.sim import SimConfig, simulate_to_store
 from models.bracket_pmf.component import UKFComponent
 from models.bracket_pmf.params import default_params
 from models.bracket_pmf.steps import build_event_steps
 from models.bracket_pmf.tracker import track, ukf_tracker
+from tests.sim_store import simulated_store
 
 DAY = dt.date(2025, 1, 6)
 HOURS = (8, 11, 14, 17)
@@ -26,9 +25,7 @@ HOURS = (8, 11, 14, 17)
 
 @pytest.fixture(scope="module")
 def sim_store():
-    store = DuckDBStore(":memory:")
-    simulate_to_store(store, SimConfig(start=DAY, n_days=1, cities=("NY",), n_mc=16,
-                                       n_prior_years=0, seed=21))  # fmt: skip
+    store = simulated_store(1, 21)
     yield store
     store.close()
 
