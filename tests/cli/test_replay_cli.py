@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from kbayes.cli import main
 from kbayes.cli.errors import EXIT_USAGE
@@ -12,6 +13,7 @@ from kbayes.cli.errors import EXIT_USAGE
 REPO = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow  # two simulated days through every feature and the UKF (~40 s here)
 def test_replay_demo_writes_tick_tables_and_scores(tmp_path: Path) -> None:
     out = tmp_path / "run"
     assert main(["replay", str(REPO / "configs" / "replay_demo.yaml"), "--out", str(out)]) == 0

@@ -30,6 +30,7 @@ def sim_store():
     store.close()
 
 
+@pytest.mark.slow  # two XLA compilations and a day of ticks (~40 s here)
 def test_runner_ukf_pmf_equals_the_batch_tracker_at_decisions(sim_store, tmp_path) -> None:
     m = sim_store.query("SELECT event_ticker, ticker, city, lo_f FROM markets")
     m = m.sort_values("lo_f", na_position="first")
