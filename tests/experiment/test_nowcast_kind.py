@@ -13,6 +13,7 @@ from kbayes.cli import main
 REPO = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow  # a NUTS fit and a full nowcast run (~35 s)
 def test_nowcast_kind_runs_and_reports(tmp_path: Path) -> None:
     raw = yaml.safe_load((REPO / "configs" / "nowcast_demo.yaml").read_text())
     raw["data"]["sim"].update(n_days=6, cities=["NY"])

@@ -208,6 +208,7 @@ def _untied_problem(events: EventSequence) -> tuple:
     return rd, index.astype(np.int32), jnp.zeros((d, d + 1)), start, scale
 
 
+@pytest.mark.slow  # two interior-point solves and a float64 polish (~20 s)
 def test_float32_interior_point_reaches_the_float64_optimum(events: EventSequence) -> None:
     """The float32 first phase changes nothing the float64 polish does not undo.
 
