@@ -18,13 +18,14 @@ import datetime as dt
 import math
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from kbayes.market.cities import City, UnknownCityError, city_of, city_of_ticker
 from kbayes.market.prices import (
+    CC_PER_DOLLAR,
     CENTI_PER_CONTRACT,
     PriceFormatError,
     cents_to_cc,
@@ -178,6 +179,49 @@ def bid_cc(value_cc: int | None) -> int | None:
     if value_cc is None or value_cc <= 0:
         return None
     return value_cc
+
+
+SIDES = ("yes", "no")
+
+
+def taker_side(msg: Mapping[str, Any]) -> str:
+    """The outcome a trade's taker bought: ``taker_outcome_side``, else the deprecated
+    ``taker_side`` (``"yes"`` or ``"no"``; anything else is a :class:`WireError`)."""
+    side = msg.get("taker_outcome_side") or msg.get("taker_side")
+    if side not in SIDES:
+        raise WireError("taker_side", side, "expected 'yes' or 'no'")
+    return side
+
+
+class TickerTop(NamedTuple):
+    """The top of book a ``ticker`` message carries, empty-side sentinels removed.
+
+    A 0 YES bid is no bid, a YES ask at $1 (or above) is no ask, a 0 last price is no trade
+    yet: ``None``, never a price at $0 or $1.
+    """
+
+    yes_bid_cc: int | None
+    yes_ask_cc: int | None
+    yes_bid_size_centi: int | None
+    yes_ask_size_centi: int | None
+    last_price_cc: int | None
+    volume_centi: int | None
+    open_interest_centi: int | None
+
+
+def ticker_top(msg: Mapping[str, Any]) -> TickerTop:
+    """:class:`TickerTop` of a ``ticker`` message (current or legacy fields)."""
+    yes_ask = price_cc(msg, "yes_ask", required=False)
+    last = price_cc(msg, "price", required=False)
+    return TickerTop(
+        bid_cc(price_cc(msg, "yes_bid", required=False)),
+        None if yes_ask is None or yes_ask >= CC_PER_DOLLAR else yes_ask,
+        count_centi(msg, "yes_bid_size", required=False),
+        count_centi(msg, "yes_ask_size", required=False),
+        last if last else None,
+        count_centi(msg, "volume", required=False),
+        count_centi(msg, "open_interest", required=False),
+    )
 
 
 def cents_series_to_cc(values: pd.Series, field: str) -> tuple[pd.Series, pd.Series]:

@@ -140,3 +140,20 @@ def test_a_cached_reader_gives_the_same_events_as_one_query_per_table(sim_store)
     cached = list(merge(store_sources(reader, w)))
     assert cached == direct and len(direct) > 1000
     assert list(merge(store_sources(reader, w))) == direct  # served again from the cache
+
+
+def test_stream_quotes_read_the_ticker_message_as_the_importer_does() -> None:
+    """A 0 bid is no bid and a $1 ask no ask (kalshi_wire.ticker_top, shared with ws_import)."""
+    from kbayes.io.kalshi.stream import BookStream
+
+    stream = BookStream(emit=True)
+    msg = {"market_ticker": "A", "yes_bid_dollars": "0.0000", "yes_ask_dollars": "1.0000",
+           "price_dollars": "0.0000", "ts_ms": 1_760_000_000_000}  # fmt: skip
+    stream.handle({"type": "ticker", "sid": 3, "msg": msg}, received_ns=5)
+    (quote,) = stream.events
+    assert (quote.yes_bid_cc, quote.yes_ask_cc, quote.last_price_cc) == (None, None, None)
+    assert quote.available_ns == 5 and quote.ts_ns == 1_760_000_000_000 * 1_000_000
+    stream.events.clear()
+    msg = {**msg, "yes_bid_dollars": "0.4100", "yes_ask_dollars": "0.4400"}
+    stream.handle({"type": "ticker", "sid": 3, "msg": msg}, received_ns=6)
+    assert (stream.events[0].yes_bid_cc, stream.events[0].yes_ask_cc) == (4100, 4400)

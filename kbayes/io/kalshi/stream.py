@@ -55,7 +55,7 @@ import orjson
 
 from kbayes.io.kalshi.book_wire import apply_delta, book_from_snapshot
 from kbayes.io.kalshi.seq import SeqStatus, SeqTracker
-from kbayes.io.kalshi_wire import count_centi, price_cc
+from kbayes.io.kalshi_wire import count_centi, price_cc, taker_side, ticker_top
 from kbayes.market.book import BookError, OrderBook
 from kbayes.market.events import (
     BookDelta,
@@ -466,18 +466,18 @@ class BookStream:
         if msg.get("market_ticker"):
             self.tickers[str(msg["market_ticker"])] = msg
             if self.emit:
-                ask = price_cc(msg, "yes_ask", required=False)
+                top = ticker_top(msg)  # the importer's reading: no 0 bid, no $1 ask
                 self.events.append(
                     Quote(
                         self.now_ns,
                         self._exchange_ns(msg),
                         str(msg["market_ticker"]),
-                        price_cc(msg, "yes_bid", required=False),
-                        ask,
-                        count_centi(msg, "yes_bid_size", required=False),
-                        count_centi(msg, "yes_ask_size", required=False),
-                        price_cc(msg, "price", required=False),
-                        count_centi(msg, "volume", required=False),
+                        top.yes_bid_cc,
+                        top.yes_ask_cc,
+                        top.yes_bid_size_centi,
+                        top.yes_ask_size_centi,
+                        top.last_price_cc,
+                        top.volume_centi,
                     )
                 )
         return []
@@ -490,9 +490,7 @@ class BookStream:
             yes = price_cc(msg, "yes_price", required=False)
             if yes is None:  # some frames carry only the NO leg
                 yes = CC_PER_DOLLAR - price_cc(msg, "no_price")  # type: ignore[operator]
-            side = msg.get("taker_outcome_side") or msg.get("taker_side")
-            if side not in ("yes", "no"):
-                raise ValueError(f"trade taker side {side!r} is not 'yes' or 'no'")
+            side = taker_side(msg)
             self.events.append(
                 TradePrint(
                     self.now_ns,

@@ -34,14 +34,16 @@ from kbayes.io.importers import register
 from kbayes.io.importers.base import ImportContext, Importer
 from kbayes.io.importers.kalshi.ladders import write_rows
 from kbayes.io.kalshi_wire import (
+    SIDES,
     WireError,
-    bid_cc,
     city_for,
     count_centi,
     parse_utc,
     parse_utc_opt,
     price_cc,
     require,
+    taker_side,
+    ticker_top,
 )
 from kbayes.market.cities import UnknownCityError
 from kbayes.market.ladder import event_ticker_of
@@ -59,8 +61,6 @@ from kbayes.market.records import (
     RawMessageRecord,
     TradeRecord,
 )
-
-_SIDES = ("yes", "no")
 
 
 class _Sink:
@@ -97,7 +97,7 @@ def snapshot_levels(msg: dict[str, Any]) -> list[tuple[str, int, int]]:
         WireError: a level that cannot be parsed, or legacy cents contradicting dollars.
     """
     out = []
-    for side in _SIDES:
+    for side in SIDES:
         parsed: dict[str, list[tuple[int, int]]] = {}
         for key, to_cc in (
             (f"{side}_dollars_fp", dollars_to_cc),
@@ -164,7 +164,7 @@ def _frame(
             )
     elif kind == "orderbook_delta":
         side = require(msg, "side")
-        if side not in _SIDES:
+        if side not in SIDES:
             raise WireError("side", side, "expected 'yes' or 'no'")
         ts_raw = msg.get("ts_ms") or msg.get("ts") or received
         sink.deltas.append(
@@ -185,9 +185,7 @@ def _frame(
         if where is None:
             sink.foreign["trade"] += 1
             return
-        side = msg.get("taker_outcome_side") or msg.get("taker_side")
-        if side not in _SIDES:
-            raise WireError("taker_side", side, "expected 'yes' or 'no'")
+        side = taker_side(msg)
         sink.trades.append(
             {
                 "trade_id": str(require(msg, "trade_id")),
@@ -207,22 +205,20 @@ def _frame(
         if where is None:
             sink.foreign["ticker"] += 1
             return
-        yes_ask = price_cc(msg, "yes_ask", required=False)
-        no_bid = None if yes_ask is None or yes_ask >= CC_PER_DOLLAR else CC_PER_DOLLAR - yes_ask
-        last = price_cc(msg, "price", required=False)
+        top = ticker_top(msg)
         sink.tops.append(
             {
                 "ts": parse_utc(require(msg, "ts"), "ts"),
                 "ticker": ticker,
                 "event_ticker": where[0],
                 "city": where[1],
-                "yes_bid_cc": bid_cc(price_cc(msg, "yes_bid", required=False)),
-                "no_bid_cc": no_bid,
-                "yes_bid_size_centi": count_centi(msg, "yes_bid_size", required=False),
-                "yes_ask_size_centi": count_centi(msg, "yes_ask_size", required=False),
-                "last_price_cc": last if last else None,
-                "volume_centi": count_centi(msg, "volume", required=False),
-                "open_interest_centi": count_centi(msg, "open_interest", required=False),
+                "yes_bid_cc": top.yes_bid_cc,
+                "no_bid_cc": None if top.yes_ask_cc is None else CC_PER_DOLLAR - top.yes_ask_cc,
+                "yes_bid_size_centi": top.yes_bid_size_centi,
+                "yes_ask_size_centi": top.yes_ask_size_centi,
+                "last_price_cc": top.last_price_cc,
+                "volume_centi": top.volume_centi,
+                "open_interest_centi": top.open_interest_centi,
                 "source": "kalshi_ws",
             }
         )
