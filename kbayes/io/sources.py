@@ -42,6 +42,7 @@ from kbayes.market.events import (
     WeatherObs,
     utc_to_ns,
 )
+from kbayes.market.prices import CC_PER_DOLLAR
 
 
 class SourceLags(NamedTuple):
@@ -209,7 +210,7 @@ def _quote_events(reader: StoreReader, w: Window, lag_ns: int) -> Iterator[Event
             int(t),
             ticker,
             cols[0][i],
-            None if nb is None else 10_000 - nb,
+            None if nb is None else CC_PER_DOLLAR - nb,
             cols[1][i],
             cols[2][i],
             cols[3][i],

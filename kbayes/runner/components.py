@@ -15,7 +15,8 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from kbayes.market.events import Event
-from kbayes.market.prices import CC_PER_DOLLAR
+from kbayes.market.fahrenheit import c_to_f
+from kbayes.market.prices import CC_PER_DOLLAR, CENTI_PER_CONTRACT
 from kbayes.state import MarketState, WeatherState
 
 
@@ -75,8 +76,8 @@ class TopColumns:
             has_bid, has_ask = top.bid_cc >= 0, top.ask_cc >= 0
             bid.append(top.bid_cc / CC_PER_DOLLAR if has_bid else nan)
             ask.append(top.ask_cc / CC_PER_DOLLAR if has_ask else nan)
-            bsz.append(top.bid_size_centi / 100 if has_bid else 0.0)
-            asz.append(top.ask_size_centi / 100 if has_ask else 0.0)
+            bsz.append(top.bid_size_centi / CENTI_PER_CONTRACT if has_bid else 0.0)
+            asz.append(top.ask_size_centi / CENTI_PER_CONTRACT if has_ask else 0.0)
             mid.append(top.mid)
             micro.append(top.microprice)
         volume, trades = market.roll_bins()
@@ -110,6 +111,6 @@ class WeatherColumns:
             columns.update(temp_f=[math.nan] * n, high_f=[math.nan] * n, wx_missing=[math.nan] * n)
             return
         last = weather.last
-        columns["temp_f"] = [math.nan if last is None else last.temp_c * 1.8 + 32.0] * n
+        columns["temp_f"] = [math.nan if last is None else c_to_f(last.temp_c)] * n
         columns["high_f"] = [weather.high_f] * n
         columns["wx_missing"] = [float(weather.check_gap(t_ns))] * n

@@ -37,6 +37,7 @@ from kbayes.market.events import (
     Tick,
     TradePrint,
 )
+from kbayes.market.prices import CC_PER_DOLLAR, CENTI_PER_CONTRACT
 from kbayes.pointprocess.params import HawkesParams
 from kbayes.state import MarketState, TopOfBook, WeatherState
 from kbayes.step import StepAlgorithm
@@ -262,7 +263,9 @@ class OfiComponent:
         ]
         nan = math.nan
         for i, w in enumerate(self.windows):
-            columns[f"ofi_{w:g}s"] = [nan if f is None else f.ofi[i] / 100 for f in infos]
+            columns[f"ofi_{w:g}s"] = [
+                nan if f is None else f.ofi[i] / CENTI_PER_CONTRACT for f in infos
+            ]
         columns["queue_imbalance"] = [nan if f is None else f.queue_imbalance for f in infos]
 
 
@@ -304,10 +307,12 @@ class FlowComponent:
             for s, last in zip(self.states, self.last_ns, strict=True)
         ]
         for i, w in enumerate(self.params.windows_s):
-            columns[f"buy_{w:g}s"] = [info.buy_centi[i] / 100 for info in infos]
-            columns[f"sell_{w:g}s"] = [info.sell_centi[i] / 100 for info in infos]
+            columns[f"buy_{w:g}s"] = [info.buy_centi[i] / CENTI_PER_CONTRACT for info in infos]
+            columns[f"sell_{w:g}s"] = [info.sell_centi[i] / CENTI_PER_CONTRACT for info in infos]
         for i, w in enumerate(self.params.volume_windows_s):
-            columns[f"volume_{w:g}s"] = [info.volume_centi[i] / 100 for info in infos]
+            columns[f"volume_{w:g}s"] = [
+                info.volume_centi[i] / CENTI_PER_CONTRACT for info in infos
+            ]
 
 
 class HawkesComponent:
@@ -380,14 +385,18 @@ class BookShapeComponent:
                 self.states[k], _ = self.algorithm.update(self.states[k], obs, None)
             infos.append(self.algorithm.update(self.states[k], Tick(t_ns, t_ns), None)[1])
         nan = math.nan
-        spread = [nan if i.spread_cc < 0 else i.spread_cc / 10_000 for i in infos]
+        spread = [nan if i.spread_cc < 0 else i.spread_cc / CC_PER_DOLLAR for i in infos]
         for k, top in enumerate(market.top(k) for k in range(len(infos))):
             if spread[k] != spread[k] and top is not None and top.two_sided:
-                spread[k] = (top.ask_cc - top.bid_cc) / 10_000  # a quote without sizes
+                spread[k] = (top.ask_cc - top.bid_cc) / CC_PER_DOLLAR  # a quote without sizes
         columns["spread"] = spread
         for j, n in enumerate(self.params.depth_levels):
-            columns[f"bid_depth_{n}"] = [max(i.bid_depth_centi[j], 0) / 100 for i in infos]
-            columns[f"ask_depth_{n}"] = [max(i.ask_depth_centi[j], 0) / 100 for i in infos]
+            columns[f"bid_depth_{n}"] = [
+                max(i.bid_depth_centi[j], 0) / CENTI_PER_CONTRACT for i in infos
+            ]
+            columns[f"ask_depth_{n}"] = [
+                max(i.ask_depth_centi[j], 0) / CENTI_PER_CONTRACT for i in infos
+            ]
         columns["hours_to_close"] = [infos[0].time_to_close_h] * len(infos)
 
 

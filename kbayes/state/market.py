@@ -38,7 +38,7 @@ from kbayes.market.events import (
     Quote,
     TradePrint,
 )
-from kbayes.market.prices import CC_PER_DOLLAR
+from kbayes.market.prices import CC_PER_DOLLAR, CENTI_PER_CONTRACT
 
 
 class TopOfBook(NamedTuple):
@@ -230,7 +230,7 @@ class MarketState:
         """Per-bracket (contracts, trades) since the last roll, and start a new bin."""
         vol, n = [], []
         for b in self.brackets:
-            vol.append(b.bin_volume_centi / 100)
+            vol.append(b.bin_volume_centi / CENTI_PER_CONTRACT)
             n.append(float(b.bin_trades))
             b.bin_volume_centi = 0
             b.bin_trades = 0

@@ -15,11 +15,7 @@ import math
 
 from kbayes.clock.guard import Clock
 from kbayes.market.events import ForecastIssued, WeatherObs
-
-
-def c_to_f(temp_c: float) -> float:
-    """°C to °F."""
-    return temp_c * 9.0 / 5.0 + 32.0
+from kbayes.market.fahrenheit import c_to_f
 
 
 class WeatherState:
