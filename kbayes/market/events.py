@@ -38,7 +38,9 @@ def ns_to_utc(ns: int) -> dt.datetime:
 def utc_to_ns(ts: dt.datetime) -> int:
     """An aware datetime as integer ns since the UTC epoch (naive datetimes are refused)."""
     if ts.tzinfo is None or ts.utcoffset() is None:
-        raise ValueError(f"timestamp {ts!r} is naive; events need aware UTC times")
+        raise ValueError(
+            f"timestamp {ts!r} is naive (no time zone); pass an aware time (e.g. ...Z)"
+        )
     delta = ts - EPOCH
     return (delta.days * 86_400 + delta.seconds) * NS_PER_S + delta.microseconds * 1000
 

@@ -10,6 +10,7 @@ from typing import Any
 from kbayes.io.kalshi.stream import BookStream, decode_frame
 from kbayes.io.tape import read_tape
 from kbayes.market.book import OrderBook
+from kbayes.market.events import utc_to_ns
 from kbayes.market.prices import CC_PER_DOLLAR, cc_to_dollars
 
 
@@ -33,7 +34,7 @@ def replay(
     Returns:
         The stream state at ``until`` (books, stale set, metrics).
     """
-    until_ns = until if isinstance(until, int) or until is None else _ns(until)
+    until_ns = until if isinstance(until, int) or until is None else utc_to_ns(until)
     stream = BookStream()
     for frame, received_ns in tape_frames(tape, stream, until_ns):
         stream.handle(frame, received_ns)  # resyncs are what the live client did next: ignored
@@ -70,12 +71,6 @@ def tape_frames(
             stream.sent(obj)
         elif e.d == "in":
             yield obj, e.t_ns
-
-
-def _ns(ts: dt.datetime) -> int:
-    if ts.tzinfo is None:
-        raise ValueError(f"{ts!r} has no time zone; pass an aware time (e.g. ...Z)")
-    return int(ts.timestamp()) * 1_000_000_000 + ts.microsecond * 1000
 
 
 def _d(cc: int) -> str:
