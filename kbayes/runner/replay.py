@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-from kbayes.clock.merge import merge
+from kbayes.clock.merge import RANK_MARKET, Source, merge
 from kbayes.clock.ticks import tick_source
 from kbayes.io.sources import (
     DEFAULT_LAGS,
@@ -27,7 +27,7 @@ from kbayes.io.sources import (
 )
 from kbayes.io.store import Store
 from kbayes.market.cities import city_of
-from kbayes.market.events import NS_PER_S, Event, utc_to_ns
+from kbayes.market.events import NS_PER_S, utc_to_ns
 from kbayes.runner.components import Component
 from kbayes.runner.loop import Runner
 from kbayes.runner.pipeline import LadderPipeline, LadderSpec
@@ -111,22 +111,21 @@ def event_stream(
     spec: LadderSpec,
     params: ReplayParams,
     tape: Path | None = None,
-) -> tuple[list, int]:
-    """The merge sources of one event and the first availability they start from."""
+) -> list[Source]:
+    """The merge sources of one event: its stored (or taped) events from ``warmup_hours``
+    before its first tick, and the ticks."""
     first = spec.start_ns - round(params.warmup_hours * NS_PER_H)
     window = Window(spec.tickers, (spec.station,) if spec.station else (), first, spec.end_ns + 1)
     sources = []
     if store is not None:
         sources += store_sources(store, window, params.lags)
     if tape is not None:
-        from kbayes.clock.merge import RANK_MARKET, Source
-
         wanted = frozenset(spec.tickers)
         sources.append(
             Source("tape", RANK_MARKET + 10, _in_window(tape_events(tape, tickers=wanted), window))
         )
     sources.append(tick_source(spec.start_ns, spec.end_ns, params.tick_s))
-    return sources, first
+    return sources
 
 
 def _in_window(events, window: Window):
@@ -170,28 +169,16 @@ def replay_events(
     sink = FrameSink()
     n_events = n_ticks = 0
     paths: list[Path] = []
-    intents = []
     for i, ref in enumerate(refs):
         spec = ladder_spec(ref, params)
         pipeline = LadderPipeline(spec, components(spec))
         runner = Runner([pipeline], sink, strategy)
-        sources, _ = event_stream(store, spec, params, tape)
-        runner.run(merge(sources))
+        runner.run(merge(event_stream(store, spec, params, tape)))
         n_events += runner.n_events
         n_ticks += runner.n_ticks
-        paths += [p for p in sink.write(out_dir) if p.name != "intents.parquet"]
-        intents += sink.intents
-        sink.intents = []
-        sink.clear()
+        paths += sink.write_tables(out_dir)
+        sink.clear()  # one ladder's ticks in memory at a time; the intents stay
         if progress is not None:
             progress(ref.event_ticker, i + 1, len(refs))
-    sink.intents = intents
-    paths.append(sink.write(out_dir)[-1])
+    paths.append(sink.write_intents(out_dir))
     return ReplayStats(n_events, n_ticks, time.perf_counter() - t0, tuple(paths))
-
-
-def replay_one(events: Sequence[Event] | object, pipeline: LadderPipeline) -> FrameSink:
-    """Step already-merged events through one pipeline (tests, notebooks)."""
-    sink = FrameSink()
-    Runner([pipeline], sink).run(events)  # type: ignore[arg-type]
-    return sink

@@ -65,20 +65,28 @@ class FrameSink:
         cols = ["t", "event_ticker", *Intent._fields]
         return pd.DataFrame(rows, columns=cols)
 
-    def write(self, out_dir: Path) -> list[Path]:
-        """``features/<event>.parquet`` per ladder and ``intents.parquet``."""
+    def write_tables(self, out_dir: Path) -> list[Path]:
+        """``features/<event>.parquet`` per ladder collected so far."""
         (out_dir / "features").mkdir(parents=True, exist_ok=True)
         paths = []
         for ev in self._ticks:
             path = out_dir / "features" / f"{ev}.parquet"
             self.frame(ev).to_parquet(path, index=False)
             paths.append(path)
-        path = out_dir / "intents.parquet"
-        self.intents_frame().to_parquet(path, index=False)
-        paths.append(path)
         return paths
 
+    def write_intents(self, out_dir: Path) -> Path:
+        """``intents.parquet``: every intent collected."""
+        out_dir.mkdir(parents=True, exist_ok=True)
+        path = out_dir / "intents.parquet"
+        self.intents_frame().to_parquet(path, index=False)
+        return path
+
+    def write(self, out_dir: Path) -> list[Path]:
+        """:meth:`write_tables` and :meth:`write_intents`."""
+        return [*self.write_tables(out_dir), self.write_intents(out_dir)]
+
     def clear(self) -> None:
-        """Forget the collected ticks (after writing one event's)."""
+        """Forget the collected ticks (after writing one event's); intents are kept."""
         self._ticks.clear()
         self._tickers.clear()
