@@ -12,6 +12,7 @@ a tick table is the research frame of the same numbers.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -169,6 +170,10 @@ def cusum_component(params: CusumParams, k: int, column: str, name: str) -> Grid
     )
 
 
+class BadCandleWarning(UserWarning):
+    """A stored candle contradicts itself (e.g. a close outside its low-high range)."""
+
+
 class CandleComponent:
     """Close-location value of each bracket's last candle: ``clv``.
 
@@ -191,8 +196,15 @@ class CandleComponent:
             return
         try:
             self.state, _ = self.algorithm.update(self.state, ev, None)
-        except ValueError:
+        except ValueError as exc:
             self.bad += 1
+            if self.bad == 1:  # said once per ladder, naming the candle and the field
+                warnings.warn(
+                    f"{ev.ticker} candle ending {ev.ts.isoformat()}: {exc}; its CLV is nan "
+                    "until the next good candle",
+                    BadCandleWarning,
+                    stacklevel=2,
+                )
             clv = self.state.clv.copy()
             clv[k] = np.nan
             self.state = self.state._replace(clv=clv)

@@ -105,3 +105,21 @@ def test_flow_columns_equal_the_batch_twin_over_the_stored_trades(table) -> None
         for i, w in enumerate(params.volume_windows_s):
             got = _grid(df, k, f"volume_{w:g}s")[:, j]
             np.testing.assert_array_equal(got, batch.volume_centi[:, i] / 100)
+
+
+def test_a_self_contradicting_candle_is_a_warned_nan_not_a_crash() -> None:
+    from kbayes.market.events import Candle
+    from kbayes.runner.features import BadCandleWarning, CandleComponent
+    from kbayes.state import MarketState
+
+    comp, market = CandleComponent(["A", "B"]), MarketState(["A", "B"])
+    good = Candle(60, 60, "A", 0, 4000, 4400, 4000, 4200, 100)
+    comp.on_event(good, 0, market)
+    with pytest.warns(BadCandleWarning, match=r"close_cc=4500: outside \[low_cc=4000"):
+        comp.on_event(good._replace(available_ns=120, ts_ns=120, close_cc=4500), 0, market)
+    cols: dict = {}
+    comp.on_tick(130, market, None, cols)
+    assert np.isnan(cols["clv"][0]) and comp.bad == 1
+    comp.on_event(good._replace(available_ns=180, ts_ns=180), 0, market)
+    comp.on_tick(190, market, None, cols)
+    assert cols["clv"][0] == pytest.approx(0.0)
