@@ -17,7 +17,6 @@ Like-for-like: the same store rows give the same events in the same order on eve
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import NamedTuple
@@ -483,15 +482,3 @@ def tape_events(
             else:
                 yield from (e for e in stream.events if e.ticker in tickers)  # type: ignore[union-attr]
             stream.events.clear()
-
-
-def tape_source(tape: str | Path, name: str = "tape", rank: int = RANK_MARKET + 10) -> Source:
-    """:func:`tape_events` as a merge source."""
-    return Source(name, rank, tape_events(tape))
-
-
-def day_window(
-    tickers: Sequence[str], stations: Sequence[str], start: dt.datetime, end: dt.datetime
-) -> Window:
-    """A :class:`Window` from aware datetimes."""
-    return Window(tuple(tickers), tuple(stations), utc_to_ns(start), utc_to_ns(end))

@@ -283,15 +283,3 @@ class Tick(NamedTuple):
 MarketEvent = BookSnapshot | BookDelta | TradePrint | Quote | Candle | Lifecycle | BookStatus
 WeatherEvent = WeatherObs | ForecastIssued
 Event = MarketEvent | WeatherEvent | Tick
-EVENT_TYPES: tuple[type, ...] = (
-    BookSnapshot,
-    BookDelta,
-    TradePrint,
-    Quote,
-    Candle,
-    Lifecycle,
-    BookStatus,
-    WeatherObs,
-    ForecastIssued,
-    Tick,
-)
